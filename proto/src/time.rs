@@ -1,0 +1,67 @@
+//! Kazoo's clock: Gregorian seconds (seconds since 0000-01-01T00:00:00Z), and the
+//! UTC calendar month that names a MODb and prefixes a `debug_id`.
+
+/// Gregorian seconds at the Unix epoch (Kazoo's `?UNIX_EPOCH_IN_GREGORIAN`).
+pub const UNIX_EPOCH_IN_GREGORIAN_S: i64 = 62_167_219_200;
+
+pub fn gregorian_s_to_unix_ms(gregorian_s: i64) -> i64 {
+    (gregorian_s - UNIX_EPOCH_IN_GREGORIAN_S).saturating_mul(1000)
+}
+
+/// Rounds down to the second, as Kazoo's `kz_time:now_s()` does.
+pub fn unix_ms_to_gregorian_s(unix_ms: i64) -> i64 {
+    unix_ms.div_euclid(1000) + UNIX_EPOCH_IN_GREGORIAN_S
+}
+
+/// The UTC `(year, month)` of a Unix time in milliseconds.
+pub fn year_month(unix_ms: i64) -> (i64, u32) {
+    let (year, month, _) = civil_from_days(unix_ms.div_euclid(86_400_000));
+    (year, month)
+}
+
+/// `YYYYMM` of a Unix time, the MODb suffix Kazoo uses in `debug_id`s.
+pub fn modb_suffix(unix_ms: i64) -> String {
+    let (year, month) = year_month(unix_ms);
+    format!("{year:04}{month:02}")
+}
+
+/// Days since 1970-01-01 to a proleptic Gregorian (year, month, day), after
+/// Howard Hinnant's `civil_from_days`, valid for every i64 day count we can meet.
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z.rem_euclid(146_097);
+    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let mp = (5 * day_of_year + 2) / 153;
+    let day = (day_of_year - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gregorian_round_trip_matches_kazoo_docs() {
+        // 63877472674 = 2024-03-12T14:24:34Z (Kazoo reference).
+        assert_eq!(gregorian_s_to_unix_ms(63_877_472_674), 1_710_253_474_000);
+        assert_eq!(unix_ms_to_gregorian_s(1_710_253_474_999), 63_877_472_674);
+        assert_eq!(unix_ms_to_gregorian_s(0), UNIX_EPOCH_IN_GREGORIAN_S);
+        assert_eq!(unix_ms_to_gregorian_s(-1), UNIX_EPOCH_IN_GREGORIAN_S - 1);
+    }
+
+    #[test]
+    fn months_follow_the_utc_calendar() {
+        assert_eq!(modb_suffix(1_710_253_474_000), "202403");
+        assert_eq!(modb_suffix(0), "197001");
+        // Last millisecond of February in a leap year, then March.
+        assert_eq!(modb_suffix(1_709_251_199_999), "202402");
+        assert_eq!(modb_suffix(1_709_251_200_000), "202403");
+        assert_eq!(modb_suffix(1_735_689_599_999), "202412");
+        assert_eq!(modb_suffix(1_735_689_600_000), "202501");
+        assert_eq!(year_month(-1), (1969, 12));
+    }
+}
