@@ -1,0 +1,115 @@
+//! The tantivy schema. Every choice here trades index size and ingest speed against
+//! what the API must answer; see the table in `ARCHITECTURE.md`.
+
+use tantivy::schema::{
+    Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions, STORED, STRING,
+};
+use tantivy::tokenizer::{LowerCaser, RawTokenizer, TextAnalyzer};
+use tantivy::Index;
+
+/// Version of the document layout. An index written with another format is refused
+/// (rebuild it by replaying Kafka) instead of being misread.
+pub const INDEX_FORMAT: u32 = 1;
+
+/// Only this much of each text is indexed, so a 10 MB body costs what a 256 KiB one
+/// does. The stored record keeps the whole body.
+pub const MAX_INDEXED_TEXT_BYTES: usize = 256 * 1024;
+
+pub const DOC_TYPE_RECORD: &str = "record";
+pub const DOC_TYPE_CALL: &str = "call";
+
+/// Tokenizer of bodies, URIs and headers: split on every non-alphanumeric character,
+/// lower-case, drop tokens over 40 bytes (tantivy's `default`). Dotted names, IP:port
+/// pairs and paths become runs of adjacent tokens, found whole as phrases.
+pub const TEXT_TOKENIZER: &str = "default";
+/// Tokenizer of small enumerations (`method`, `kind`): the whole value, lower-cased.
+pub const KEYWORD_TOKENIZER: &str = "keyword";
+
+/// Handles to every field of the schema.
+#[derive(Debug, Clone, Copy)]
+pub struct Fields {
+    /// `record` or `call`.
+    pub doc_type: Field,
+    /// Record documents: the event id (deduplication key).
+    pub event_id: Field,
+    /// Record documents: `account_id/call_id`, the key of a call's records.
+    pub call_key: Field,
+    /// Call documents: `account_id/call_id`, the upsert key of the summary.
+    pub summary_key: Field,
+    pub account_id: Field,
+    /// Every ancestor account id (call documents), for descendant access checks.
+    pub ancestor_id: Field,
+    pub call_id: Field,
+    pub iteration: Field,
+    /// `request`, `response`, `json_error` or `schema_error`.
+    pub kind: Field,
+    /// Unix milliseconds. Call documents: the call's first record.
+    pub created: Field,
+    pub status_code: Field,
+    pub method: Field,
+    pub uri: Field,
+    pub req_body: Field,
+    /// Response body, and the body of json/schema error records.
+    pub body: Field,
+    /// Response headers as `name: value` lines.
+    pub resp_headers: Field,
+    /// Record documents: the protobuf event. Call documents: the JSON summary.
+    pub payload: Field,
+}
+
+pub(crate) fn build() -> (Schema, Fields) {
+    let mut builder = Schema::builder();
+    let text = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer(TEXT_TOKENIZER)
+            .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+    );
+    let keyword = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer(KEYWORD_TOKENIZER)
+            .set_index_option(IndexRecordOption::Basic),
+    );
+    let number = NumericOptions::default().set_indexed().set_fast();
+    let fields = Fields {
+        doc_type: builder.add_text_field("doc_type", STRING),
+        event_id: builder.add_text_field("event_id", STRING),
+        call_key: builder.add_text_field("call_key", STRING),
+        summary_key: builder.add_text_field("summary_key", STRING),
+        account_id: builder.add_text_field("account_id", STRING),
+        ancestor_id: builder.add_text_field("ancestor_id", STRING),
+        call_id: builder.add_text_field("call_id", STRING),
+        iteration: builder.add_u64_field("iteration", number.clone()),
+        kind: builder.add_text_field("kind", keyword.clone()),
+        created: builder.add_i64_field("created", number.clone()),
+        status_code: builder.add_u64_field("status_code", number),
+        method: builder.add_text_field("method", keyword),
+        uri: builder.add_text_field("uri", text.clone()),
+        req_body: builder.add_text_field("req_body", text.clone()),
+        body: builder.add_text_field("body", text.clone()),
+        resp_headers: builder.add_text_field("resp_headers", text),
+        payload: builder.add_bytes_field("payload", STORED),
+    };
+    (builder.build(), fields)
+}
+
+pub(crate) fn register_tokenizers(index: &Index) {
+    let keyword = TextAnalyzer::builder(RawTokenizer::default()).filter(LowerCaser).build();
+    index.tokenizers().register(KEYWORD_TOKENIZER, keyword);
+}
+
+/// `account_id/call_id`: account ids are 32 hex characters, so the first `/` splits.
+pub(crate) fn call_key(account_id: &str, call_id: &str) -> String {
+    format!("{account_id}/{call_id}")
+}
+
+/// The longest prefix of `text` within [`MAX_INDEXED_TEXT_BYTES`], cut on a char boundary.
+pub(crate) fn indexed_prefix(text: &str) -> &str {
+    if text.len() <= MAX_INDEXED_TEXT_BYTES {
+        return text;
+    }
+    let mut end = MAX_INDEXED_TEXT_BYTES;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}

@@ -1,0 +1,244 @@
+//! The only way documents get into the index: records and their call summaries,
+//! committed together with the Kafka offsets they came from.
+
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
+
+use prost::Message;
+use tantivy::collector::TopDocs;
+use tantivy::indexer::LogMergePolicy;
+use tantivy::query::TermQuery;
+use tantivy::schema::IndexRecordOption;
+use tantivy::{TantivyDocument, Term};
+
+use pivotlog_proto::{DebugEvent, Record, RecordKind};
+
+use crate::schema::{call_key, indexed_prefix, DOC_TYPE_CALL, DOC_TYPE_RECORD};
+use crate::{CallSummary, Checkpoint, IndexError, PivotIndex};
+
+/// Resources of the tantivy writer.
+#[derive(Debug, Clone)]
+pub struct WriterConfig {
+    /// Indexing threads (tantivy caps them at 8).
+    pub num_threads: usize,
+    /// Total memory for in-flight segments, split between the threads (min 15 MB each).
+    pub memory_budget_bytes: usize,
+    /// A segment is merged once this share of it is deleted. Summaries are upserted,
+    /// so tantivy's default (1.0: deletes never trigger a merge) would let dead call
+    /// documents pile up.
+    pub del_docs_ratio_before_merge: f32,
+}
+
+impl Default for WriterConfig {
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        WriterConfig {
+            num_threads: cores.clamp(1, 8),
+            memory_budget_bytes: 256 << 20,
+            del_docs_ratio_before_merge: 0.3,
+        }
+    }
+}
+
+/// What [`IndexWriter::add`] did with a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AddOutcome {
+    Added,
+    /// The event id is already indexed (or pending): nothing was written.
+    Duplicate,
+}
+
+/// What one commit made durable.
+#[derive(Debug, Clone, Default)]
+pub struct CommitStats {
+    pub records: u64,
+    pub calls: u64,
+    pub duration: Duration,
+}
+
+/// Writes records, keeps call summaries current, and commits offsets atomically.
+pub struct IndexWriter {
+    index: PivotIndex,
+    writer: tantivy::IndexWriter<TantivyDocument>,
+    /// The position reached, committed or not.
+    checkpoint: Checkpoint,
+    /// Changed since the last commit.
+    dirty: bool,
+    pending_events: HashSet<String>,
+    pending_calls: HashMap<String, CallSummary>,
+}
+
+impl IndexWriter {
+    pub fn new(index: &PivotIndex, config: &WriterConfig) -> Result<IndexWriter, IndexError> {
+        let threads = config.num_threads.clamp(1, 8);
+        let budget = config.memory_budget_bytes.max(threads * 16 << 20);
+        let writer = index.tantivy_index().writer_with_num_threads(threads, budget)?;
+        let mut merge_policy = LogMergePolicy::default();
+        merge_policy.set_del_docs_ratio_before_merge(config.del_docs_ratio_before_merge);
+        writer.set_merge_policy(Box::new(merge_policy));
+        Ok(IndexWriter {
+            index: index.clone(),
+            writer,
+            checkpoint: index.checkpoint()?,
+            dirty: false,
+            pending_events: HashSet::new(),
+            pending_calls: HashMap::new(),
+        })
+    }
+
+    /// The position reached so far, including what is not committed yet.
+    pub fn checkpoint(&self) -> &Checkpoint {
+        &self.checkpoint
+    }
+
+    /// True when records or offsets changed since the last commit.
+    pub fn is_dirty(&self) -> bool {
+        self.dirty
+    }
+
+    /// Records that `partition` of `topic` has been handled up to `next_offset`
+    /// (exclusive). Takes effect on disk at the next commit.
+    pub fn set_position(&mut self, topic: &str, partition: i32, next_offset: i64) {
+        if self.checkpoint.topic.as_deref() != Some(topic) {
+            self.checkpoint.topic = Some(topic.to_owned());
+        }
+        if self.checkpoint.offsets.insert(partition, next_offset) != Some(next_offset) {
+            self.dirty = true;
+        }
+    }
+
+    /// Adds one validated event; `raw` is its protobuf encoding (re-encoded if empty).
+    pub fn add(&mut self, event: &DebugEvent, raw: &[u8]) -> Result<AddOutcome, IndexError> {
+        if self.is_known(&event.event_id)? {
+            return Ok(AddOutcome::Duplicate);
+        }
+        let encoded;
+        let raw = if raw.is_empty() {
+            encoded = event.encode_to_vec();
+            &encoded
+        } else {
+            raw
+        };
+        self.writer.add_document(self.record_document(event, raw))?;
+        self.pending_events.insert(event.event_id.clone());
+        self.fold_into_summary(event)?;
+        self.dirty = true;
+        Ok(AddOutcome::Added)
+    }
+
+    /// Writes pending summaries and makes everything durable with the checkpoint.
+    pub fn commit(&mut self) -> Result<CommitStats, IndexError> {
+        let started = Instant::now();
+        let fields = *self.index.fields();
+        let calls = self.pending_calls.len() as u64;
+        for (key, summary) in self.pending_calls.drain() {
+            self.writer.delete_term(Term::from_field_text(fields.summary_key, &key));
+            let mut doc = TantivyDocument::default();
+            doc.add_text(fields.doc_type, DOC_TYPE_CALL);
+            doc.add_text(fields.summary_key, &key);
+            doc.add_text(fields.account_id, &summary.account_id);
+            for ancestor in &summary.ancestor_ids {
+                doc.add_text(fields.ancestor_id, ancestor);
+            }
+            doc.add_text(fields.call_id, &summary.call_id);
+            doc.add_i64(fields.created, summary.first_created_ms);
+            let json = serde_json::to_vec(&summary).expect("a summary always serializes");
+            doc.add_bytes(fields.payload, &json);
+            self.writer.add_document(doc)?;
+        }
+        let mut prepared = self.writer.prepare_commit()?;
+        prepared.set_payload(&self.checkpoint.to_payload());
+        prepared.commit()?;
+        let records = self.pending_events.len() as u64;
+        self.pending_events.clear();
+        self.dirty = false;
+        self.index.reload()?;
+        Ok(CommitStats { records, calls, duration: started.elapsed() })
+    }
+
+    /// Drops everything since the last commit and returns the committed checkpoint,
+    /// from which the caller must re-read its partitions.
+    pub fn rollback(&mut self) -> Result<Checkpoint, IndexError> {
+        self.writer.rollback()?;
+        self.pending_events.clear();
+        self.pending_calls.clear();
+        self.dirty = false;
+        self.checkpoint = self.index.checkpoint()?;
+        Ok(self.checkpoint.clone())
+    }
+
+    /// Waits for background merges to finish (for orderly shutdown and benchmarks).
+    pub fn wait_merging_threads(self) -> Result<(), IndexError> {
+        Ok(self.writer.wait_merging_threads()?)
+    }
+
+    fn is_known(&self, event_id: &str) -> Result<bool, IndexError> {
+        if self.pending_events.contains(event_id) {
+            return Ok(true);
+        }
+        // Record documents are never deleted, so a raw document frequency suffices.
+        let term = Term::from_field_text(self.index.fields().event_id, event_id);
+        Ok(self.index.searcher().doc_freq(&term)? > 0)
+    }
+
+    fn fold_into_summary(&mut self, event: &DebugEvent) -> Result<(), IndexError> {
+        let key = call_key(&event.account_id, &event.call_id);
+        if let Some(summary) = self.pending_calls.get_mut(&key) {
+            summary.add(event);
+            return Ok(());
+        }
+        let summary = match self.committed_summary(&key)? {
+            Some(mut summary) => {
+                summary.add(event);
+                summary
+            }
+            None => CallSummary::from_event(event),
+        };
+        self.pending_calls.insert(key, summary);
+        Ok(())
+    }
+
+    fn committed_summary(&self, key: &str) -> Result<Option<CallSummary>, IndexError> {
+        let fields = self.index.fields();
+        let searcher = self.index.searcher();
+        let query = TermQuery::new(Term::from_field_text(fields.summary_key, key), IndexRecordOption::Basic);
+        let Some((_, address)) = searcher.search(&query, &TopDocs::with_limit(1).order_by_score())?.pop() else {
+            return Ok(None);
+        };
+        let doc: TantivyDocument = searcher.doc(address)?;
+        crate::reader::summary_from_doc(fields, &doc).map(Some)
+    }
+
+    fn record_document(&self, event: &DebugEvent, raw: &[u8]) -> TantivyDocument {
+        let fields = self.index.fields();
+        let mut doc = TantivyDocument::default();
+        doc.add_text(fields.doc_type, DOC_TYPE_RECORD);
+        doc.add_text(fields.event_id, &event.event_id);
+        doc.add_text(fields.call_key, call_key(&event.account_id, &event.call_id));
+        doc.add_text(fields.account_id, &event.account_id);
+        doc.add_text(fields.call_id, &event.call_id);
+        doc.add_u64(fields.iteration, u64::from(event.iteration));
+        doc.add_i64(fields.created, event.created_unix_ms);
+        if let Some(record) = &event.record {
+            doc.add_text(fields.kind, RecordKind::of(record).as_str());
+            match record {
+                Record::Request(request) => {
+                    doc.add_text(fields.method, &request.method);
+                    doc.add_text(fields.uri, indexed_prefix(&request.uri));
+                    doc.add_text(fields.req_body, indexed_prefix(&request.body));
+                }
+                Record::Response(response) => {
+                    doc.add_u64(fields.status_code, u64::from(response.status_code));
+                    doc.add_text(fields.body, indexed_prefix(&response.body));
+                    let headers: String =
+                        response.headers.iter().map(|(name, value)| format!("{name}: {value}\n")).collect();
+                    doc.add_text(fields.resp_headers, indexed_prefix(&headers));
+                }
+                Record::JsonError(error) => doc.add_text(fields.body, indexed_prefix(&error.body)),
+                Record::SchemaError(error) => doc.add_text(fields.body, indexed_prefix(&error.body)),
+            }
+        }
+        doc.add_bytes(fields.payload, raw);
+        doc
+    }
+}
