@@ -1,1 +1,21 @@
+//! `pivotlog indexer`: consumes the debug-event topic and keeps the tantivy index
+//! ([`pivotlog_index`]) in step with it, exactly once.
 //!
+//! # The contract
+//! * Partitions are **assigned**, not subscribed: an indexer owns a fixed set (all of
+//!   them by default), so there are no group rebalances and no `max.poll.interval.ms`
+//!   evictions when indexing applies backpressure.
+//! * The resume position is the checkpoint stored in the last tantivy commit, never
+//!   the Kafka group offset (which is committed too, but only for lag tooling).
+//! * A record's offset is recorded only once the record is handled: indexed, found to
+//!   be a duplicate, or counted as undecodable (and, when configured, confirmed on the
+//!   dead-letter topic). A failed commit rolls the writer back and re-reads from the
+//!   committed checkpoint, so nothing is skipped.
+//! * Memory is bounded by librdkafka's prefetch queue and tantivy's memory budget:
+//!   when indexing is slower than the topic, fetching simply waits.
+
+mod consumer;
+mod stats;
+
+pub use consumer::{run, IndexerConfig, IndexerError};
+pub use stats::IndexerStats;

@@ -1,0 +1,352 @@
+//! The consume → index → commit loop.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::error::KafkaError;
+use rdkafka::message::{BorrowedMessage, Header, Message, OwnedHeaders};
+use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
+use rdkafka::{Offset, TopicPartitionList};
+use tracing::{debug, error, info, warn};
+
+use pivotlog_index::{AddOutcome, Checkpoint, IndexError, IndexWriter, PivotIndex, WriterConfig};
+use pivotlog_proto::decode_event;
+
+use crate::IndexerStats;
+
+/// How the indexer consumes and commits.
+#[derive(Debug, Clone)]
+pub struct IndexerConfig {
+    pub topic: String,
+    /// Partitions this indexer owns; `None`: all of them, including ones added later.
+    pub partitions: Option<Vec<i32>>,
+    /// Longest time a handled record waits before it is committed (and searchable).
+    pub commit_interval: Duration,
+    /// Where undecodable records are copied, if anywhere.
+    pub dead_letter_topic: Option<String>,
+    pub writer: WriterConfig,
+}
+
+impl IndexerConfig {
+    pub fn new(topic: &str) -> IndexerConfig {
+        IndexerConfig {
+            topic: topic.to_owned(),
+            partitions: None,
+            commit_interval: Duration::from_secs(1),
+            dead_letter_topic: None,
+            writer: WriterConfig::default(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IndexerError {
+    #[error("kafka client: {0}")]
+    Kafka(#[from] KafkaError),
+    #[error(transparent)]
+    Index(#[from] IndexError),
+    #[error("the index holds offsets of topic {stored:?}, not {configured:?}; use a fresh data directory")]
+    TopicMismatch { stored: String, configured: String },
+}
+
+const POLL_TIMEOUT: Duration = Duration::from_millis(100);
+const METADATA_TIMEOUT: Duration = Duration::from_secs(5);
+const PARTITION_REFRESH: Duration = Duration::from_secs(30);
+const RETRY_BACKOFF: Duration = Duration::from_secs(1);
+
+/// Runs the indexer until `shutdown` is set, then commits what it has and returns.
+/// Blocking: call it on a thread of its own.
+pub fn run(
+    index: &PivotIndex,
+    kafka: &ClientConfig,
+    config: &IndexerConfig,
+    stats: &IndexerStats,
+    shutdown: &AtomicBool,
+) -> Result<(), IndexerError> {
+    let writer = IndexWriter::new(index, &config.writer)?;
+    if let Some(stored) = &writer.checkpoint().topic {
+        if *stored != config.topic {
+            return Err(IndexerError::TopicMismatch { stored: stored.clone(), configured: config.topic.clone() });
+        }
+    }
+    let consumer = consumer(kafka)?;
+    let dead_letters = match &config.dead_letter_topic {
+        Some(topic) => Some(DeadLetters::new(kafka, topic)?),
+        None => None,
+    };
+    let mut session = Session { config, consumer, writer, dead_letters, stats, owned: Vec::new() };
+    session.run(shutdown)
+}
+
+struct Session<'a> {
+    config: &'a IndexerConfig,
+    consumer: BaseConsumer,
+    writer: IndexWriter,
+    dead_letters: Option<DeadLetters>,
+    stats: &'a IndexerStats,
+    owned: Vec<i32>,
+}
+
+impl Session<'_> {
+    fn run(&mut self, shutdown: &AtomicBool) -> Result<(), IndexerError> {
+        let mut last_commit = Instant::now();
+        let mut last_refresh = Instant::now() - PARTITION_REFRESH;
+        while !shutdown.load(Ordering::Relaxed) {
+            if last_refresh.elapsed() >= PARTITION_REFRESH || self.owned.is_empty() {
+                last_refresh = Instant::now();
+                if let Err(err) = self.refresh_assignment() {
+                    warn!(error = %err, topic = %self.config.topic, "cannot assign partitions yet; retrying");
+                    self.stats.consuming.store(false, Ordering::Relaxed);
+                    std::thread::sleep(RETRY_BACKOFF);
+                    continue;
+                }
+            }
+            match self.consumer.poll(POLL_TIMEOUT) {
+                Some(Ok(message)) => handle(&mut self.writer, &mut self.dead_letters, self.stats, &message)?,
+                Some(Err(err)) => debug!(error = %err, "consumer error (librdkafka retries by itself)"),
+                None => {}
+            }
+            if last_commit.elapsed() >= self.config.commit_interval {
+                self.commit();
+                last_commit = Instant::now();
+            }
+        }
+        info!("shutting down: final commit");
+        if self.writer.is_dirty() && !self.commit() {
+            warn!("the final commit failed; uncommitted records will be re-read on restart");
+        }
+        Ok(())
+    }
+
+    /// Assigns the owned partitions at their checkpointed offsets (first run, or when
+    /// the topic gained partitions).
+    fn refresh_assignment(&mut self) -> Result<(), IndexerError> {
+        let topic = &self.config.topic;
+        let metadata = self.consumer.fetch_metadata(Some(topic), METADATA_TIMEOUT)?;
+        let existing: Vec<i32> = metadata
+            .topics()
+            .iter()
+            .filter(|t| t.name() == topic && t.error().is_none())
+            .flat_map(|t| t.partitions().iter().map(|p| p.id()))
+            .collect();
+        if existing.is_empty() {
+            return Err(KafkaError::MetadataFetch(rdkafka::types::RDKafkaErrorCode::UnknownTopicOrPartition).into());
+        }
+        let mut wanted: Vec<i32> = match &self.config.partitions {
+            Some(owned) => owned.iter().copied().filter(|p| existing.contains(p)).collect(),
+            None => existing,
+        };
+        wanted.sort_unstable();
+        if wanted == self.owned {
+            return Ok(());
+        }
+        let checkpoint = self.writer.checkpoint().clone();
+        self.assign(&wanted, &checkpoint)?;
+        self.owned = wanted;
+        self.stats.consuming.store(true, Ordering::Relaxed);
+        info!(topic = %topic, partitions = ?self.owned, "consuming");
+        Ok(())
+    }
+
+    fn assign(&self, partitions: &[i32], checkpoint: &Checkpoint) -> Result<(), IndexerError> {
+        let topic = &self.config.topic;
+        let mut assignment = TopicPartitionList::new();
+        for &partition in partitions {
+            let offset = self.start_offset(partition, checkpoint.next_offset(partition));
+            assignment.add_partition_offset(topic, partition, offset)?;
+        }
+        self.consumer.assign(&assignment)?;
+        Ok(())
+    }
+
+    /// Where to resume a partition, checked against what the broker still holds.
+    fn start_offset(&self, partition: i32, stored: Option<i64>) -> Offset {
+        let Some(stored) = stored else { return Offset::Beginning };
+        let topic = &self.config.topic;
+        match self.consumer.fetch_watermarks(topic, partition, METADATA_TIMEOUT) {
+            Ok((_, high)) if stored > high => {
+                error!(
+                    topic = %topic, partition, checkpoint = stored, high_watermark = high,
+                    "checkpoint is beyond the end of the partition (was the topic recreated?); \
+                     replaying the partition from its beginning, already indexed events are skipped by event id"
+                );
+                Offset::Beginning
+            }
+            Ok((low, _)) if stored < low => {
+                warn!(
+                    topic = %topic, partition, checkpoint = stored, low_watermark = low,
+                    "records before the low watermark were deleted by retention before they were indexed"
+                );
+                Offset::Beginning
+            }
+            Ok(_) => Offset::Offset(stored),
+            Err(err) => {
+                warn!(topic = %topic, partition, error = %err, "cannot read watermarks; resuming at the checkpoint");
+                Offset::Offset(stored)
+            }
+        }
+    }
+
+    /// Commits if anything changed. On failure, rolls back and re-reads from the
+    /// committed checkpoint. Returns whether the index is now durable.
+    fn commit(&mut self) -> bool {
+        if !self.writer.is_dirty() {
+            return true;
+        }
+        let outcome = match self.dead_letters.as_mut().map(DeadLetters::confirm) {
+            Some(Err(err)) => Err(format!("dead-letter delivery failed: {err}")),
+            Some(Ok(confirmed)) => {
+                self.stats.dead_lettered.fetch_add(confirmed, Ordering::Relaxed);
+                self.writer.commit().map_err(|err| err.to_string())
+            }
+            None => self.writer.commit().map_err(|err| err.to_string()),
+        };
+        match outcome {
+            Ok(committed) => {
+                IndexerStats::bump(&self.stats.commits);
+                self.stats.commit_failing.store(false, Ordering::Relaxed);
+                self.stats.last_commit_unix_ms.store(unix_ms_now(), Ordering::Relaxed);
+                debug!(records = committed.records, calls = committed.calls, took = ?committed.duration, "committed");
+                self.commit_group_offsets();
+                true
+            }
+            Err(reason) => {
+                IndexerStats::bump(&self.stats.failed_commits);
+                self.stats.commit_failing.store(true, Ordering::Relaxed);
+                error!(%reason, "commit failed; the checkpoint does not advance, re-reading from it");
+                self.rewind();
+                std::thread::sleep(RETRY_BACKOFF);
+                false
+            }
+        }
+    }
+
+    fn rewind(&mut self) {
+        match self.writer.rollback() {
+            Ok(checkpoint) => {
+                if let Err(err) = self.assign(&self.owned, &checkpoint) {
+                    error!(error = %err, "cannot rewind the consumer; it will be re-assigned");
+                    self.owned.clear();
+                }
+            }
+            Err(err) => {
+                error!(error = %err, "rollback failed; re-assigning from the last checkpoint");
+                self.owned.clear();
+            }
+        }
+    }
+
+    /// Mirrors the checkpoint into the consumer group so that lag tools see it.
+    fn commit_group_offsets(&self) {
+        let mut offsets = TopicPartitionList::new();
+        for (&partition, &offset) in &self.writer.checkpoint().offsets {
+            if self.owned.contains(&partition) {
+                let _ = offsets.add_partition_offset(&self.config.topic, partition, Offset::Offset(offset));
+            }
+        }
+        if offsets.count() > 0 {
+            if let Err(err) = self.consumer.commit(&offsets, CommitMode::Async) {
+                debug!(error = %err, "group offset commit failed (informational only)");
+            }
+        }
+    }
+}
+
+/// Handles one record: index it, or count (and dead-letter) it; then move past it.
+fn handle(
+writer: &mut IndexWriter,
+dead_letters: &mut Option<DeadLetters>,
+stats: &IndexerStats,
+message: &BorrowedMessage<'_>,
+) -> Result<(), IndexerError> {
+    let payload = message.payload().unwrap_or_default();
+    match decode_event(payload) {
+        Ok(event) => match writer.add(&event, payload)? {
+            AddOutcome::Added => IndexerStats::bump(&stats.indexed),
+            AddOutcome::Duplicate => IndexerStats::bump(&stats.duplicates),
+        },
+        Err(reason) => {
+            IndexerStats::bump(&stats.undecodable);
+            warn!(
+                topic = message.topic(), partition = message.partition(), offset = message.offset(),
+                bytes = payload.len(), %reason, "undecodable record skipped"
+            );
+            if let Some(dead_letters) = dead_letters {
+                dead_letters.send(message, &reason.to_string());
+            }
+        }
+    }
+    writer.set_position(message.topic(), message.partition(), message.offset() + 1);
+    Ok(())
+}
+
+fn consumer(kafka: &ClientConfig) -> Result<BaseConsumer, KafkaError> {
+    let mut config = kafka.clone();
+    if config.get("group.id").is_none() {
+        config.set("group.id", "pivotlog-indexer");
+    }
+    // The index owns the position; Kafka must not move it behind our back.
+    config
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false")
+        .set("auto.offset.reset", "earliest");
+    if config.get("queued.max.messages.kbytes").is_none() {
+        config.set("queued.max.messages.kbytes", "65536");
+    }
+    config.create()
+}
+
+/// Copies undecodable records to a topic, with where they came from and why.
+struct DeadLetters {
+    producer: FutureProducer,
+    topic: String,
+    /// Enqueued deliveries, or why a record could not even be enqueued.
+    pending: Vec<Result<DeliveryFuture, KafkaError>>,
+}
+
+impl DeadLetters {
+    fn new(kafka: &ClientConfig, topic: &str) -> Result<DeadLetters, KafkaError> {
+        let mut config = kafka.clone();
+        config.set("enable.idempotence", "true");
+        Ok(DeadLetters { producer: config.create()?, topic: topic.to_owned(), pending: Vec::new() })
+    }
+
+    fn send(&mut self, message: &BorrowedMessage<'_>, reason: &str) {
+        let partition = message.partition().to_string();
+        let offset = message.offset().to_string();
+        let headers = OwnedHeaders::new()
+            .insert(Header { key: "pivotlog.source.topic", value: Some(message.topic()) })
+            .insert(Header { key: "pivotlog.source.partition", value: Some(&partition) })
+            .insert(Header { key: "pivotlog.source.offset", value: Some(&offset) })
+            .insert(Header { key: "pivotlog.error", value: Some(reason) });
+        let mut record = FutureRecord::to(&self.topic).payload(message.payload().unwrap_or_default()).headers(headers);
+        if let Some(key) = message.key() {
+            record = record.key(key);
+        }
+        match self.producer.send_result(record) {
+            Ok(delivery) => self.pending.push(Ok(delivery)),
+            Err((err, _)) => self.pending.push(Err(err)),
+        }
+    }
+
+    /// Waits for every pending dead letter; the checkpoint may only pass them once they
+    /// are on the broker.
+    fn confirm(&mut self) -> Result<u64, String> {
+        let mut confirmed = 0;
+        for delivery in self.pending.drain(..) {
+            let delivery = delivery.map_err(|err| err.to_string())?;
+            match futures::executor::block_on(delivery) {
+                Ok(Ok(_)) => confirmed += 1,
+                Ok(Err((err, _))) => return Err(err.to_string()),
+                Err(_) => return Err("dead-letter producer dropped the delivery".into()),
+            }
+        }
+        Ok(confirmed)
+    }
+}
+
+fn unix_ms_now() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}

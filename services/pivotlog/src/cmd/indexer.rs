@@ -1,0 +1,128 @@
+//! `pivotlog indexer`
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+
+use pivotlog_index::{PivotIndex, WriterConfig};
+use pivotlog_indexer::{IndexerConfig, IndexerStats};
+
+use crate::kafka::KafkaArgs;
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    kafka: KafkaArgs,
+    #[command(flatten)]
+    pub indexing: IndexingArgs,
+}
+
+/// Index location and indexing knobs, shared with `standalone`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct IndexingArgs {
+    /// Directory of the index (created if missing).
+    #[arg(long, env = "PIVOTLOG_DATA_DIR", default_value = "pivotlog-data")]
+    pub data_dir: PathBuf,
+    /// Longest delay between a record's arrival and its commit, in milliseconds.
+    #[arg(long, env = "PIVOTLOG_COMMIT_INTERVAL_MS", default_value_t = 1000)]
+    pub commit_interval_ms: u64,
+    /// Partitions this indexer owns, comma-separated; all if absent.
+    #[arg(long, env = "PIVOTLOG_PARTITIONS", value_delimiter = ',')]
+    pub partitions: Option<Vec<i32>>,
+    /// Topic that receives undecodable records, with their origin in headers.
+    #[arg(long, env = "PIVOTLOG_DEAD_LETTER_TOPIC")]
+    pub dead_letter_topic: Option<String>,
+    /// Consumer group whose offsets mirror the checkpoint (for lag tools only).
+    #[arg(long, env = "PIVOTLOG_GROUP", default_value = "pivotlog-indexer")]
+    pub group: String,
+    /// Indexing threads (default: the number of cores, at most 8).
+    #[arg(long, env = "PIVOTLOG_WRITER_THREADS")]
+    pub writer_threads: Option<usize>,
+    /// Indexing memory budget, MiB, shared by the threads.
+    #[arg(long, env = "PIVOTLOG_WRITER_MEMORY_MB", default_value_t = 256)]
+    pub writer_memory_mb: usize,
+}
+
+impl IndexingArgs {
+    pub fn indexer_config(&self, topic: &str) -> IndexerConfig {
+        let mut writer = WriterConfig { memory_budget_bytes: self.writer_memory_mb << 20, ..Default::default() };
+        if let Some(threads) = self.writer_threads {
+            writer.num_threads = threads;
+        }
+        IndexerConfig {
+            topic: topic.to_owned(),
+            partitions: self.partitions.clone(),
+            commit_interval: Duration::from_millis(self.commit_interval_ms.max(1)),
+            dead_letter_topic: self.dead_letter_topic.clone(),
+            writer,
+        }
+    }
+
+    pub fn open_index(&self) -> anyhow::Result<PivotIndex> {
+        PivotIndex::open_or_create(&self.data_dir)
+            .with_context(|| format!("cannot open the index in {}", self.data_dir.display()))
+    }
+}
+
+/// A running indexer thread and the handles to stop and observe it.
+pub struct RunningIndexer {
+    pub stats: Arc<IndexerStats>,
+    shutdown: Arc<AtomicBool>,
+    thread: std::thread::JoinHandle<Result<(), pivotlog_indexer::IndexerError>>,
+}
+
+impl RunningIndexer {
+    pub fn start(index: PivotIndex, kafka: rdkafka::ClientConfig, config: IndexerConfig) -> RunningIndexer {
+        let stats = Arc::new(IndexerStats::default());
+        let shutdown = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let (stats, shutdown) = (stats.clone(), shutdown.clone());
+            std::thread::Builder::new()
+                .name("indexer".into())
+                .spawn(move || pivotlog_indexer::run(&index, &kafka, &config, &stats, &shutdown))
+                .expect("cannot spawn the indexer thread")
+        };
+        RunningIndexer { stats, shutdown, thread }
+    }
+
+    pub fn is_finished(&self) -> bool {
+        self.thread.is_finished()
+    }
+
+    /// Asks for the final commit and waits for it.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.shutdown.store(true, Ordering::Relaxed);
+        let thread = self.thread;
+        tokio::task::spawn_blocking(move || thread.join())
+            .await?
+            .map_err(|_| anyhow::anyhow!("the indexer thread panicked"))??;
+        Ok(())
+    }
+}
+
+pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let index = args.indexing.open_index()?;
+    let mut kafka = args.kafka.client_config();
+    kafka.set("group.id", &args.indexing.group);
+    let config = args.indexing.indexer_config(&args.kafka.topic);
+    let indexer = RunningIndexer::start(index, kafka, config);
+    let signal = super::shutdown_signal();
+    tokio::pin!(signal);
+    // Return when a signal arrives, or when the indexer stops by itself (an error).
+    loop {
+        tokio::select! {
+            _ = &mut signal => break,
+            _ = tokio::time::sleep(Duration::from_millis(200)) => {
+                if indexer.is_finished() {
+                    break;
+                }
+            }
+        }
+    }
+    indexer.stop().await?;
+    Ok(ExitCode::SUCCESS)
+}
