@@ -25,6 +25,19 @@ pub fn modb_suffix(unix_ms: i64) -> String {
     format!("{year:04}{month:02}")
 }
 
+/// ISO-8601 UTC with second precision, e.g. `2024-03-12T14:24:34Z`.
+pub fn iso8601_utc(unix_ms: i64) -> String {
+    let seconds = unix_ms.div_euclid(1000);
+    let (year, month, day) = civil_from_days(seconds.div_euclid(86_400));
+    let in_day = seconds.rem_euclid(86_400);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        in_day / 3600,
+        in_day % 3600 / 60,
+        in_day % 60
+    )
+}
+
 /// Days since 1970-01-01 to a proleptic Gregorian (year, month, day), after
 /// Howard Hinnant's `civil_from_days`, valid for every i64 day count we can meet.
 fn civil_from_days(days: i64) -> (i64, u32, u32) {
@@ -63,5 +76,6 @@ mod tests {
         assert_eq!(modb_suffix(1_735_689_599_999), "202412");
         assert_eq!(modb_suffix(1_735_689_600_000), "202501");
         assert_eq!(year_month(-1), (1969, 12));
+        assert_eq!(iso8601_utc(1_710_253_474_999), "2024-03-12T14:24:34Z");
     }
 }

@@ -1,1 +1,138 @@
+//! `pivotlog query`: the HTTP API over the index.
 //!
+//! It answers Kazoo's Crossbar Pivot debug API (`/v2/accounts/{ACCOUNT_ID}/pivot/debug`
+//! and `/debug/{ID}`) with Crossbar's envelopes, so Monster UI and existing scripts work
+//! unchanged, and fixes Kazoo's known quirks on purpose (see the README's "Differences
+//! from Kazoo"). Every API request is authenticated ([`auth`]) and reads only the
+//! account in its URL.
+//!
+//! [`router`] builds the whole service from an [`AppState`]; tests drive it without a
+//! socket, and [`serve`] runs it on a listener the caller binds, until `shutdown`.
+
+pub mod auth;
+
+mod debug;
+mod envelope;
+mod params;
+
+use std::future::Future;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use tokio::net::TcpListener;
+use tower_http::timeout::TimeoutLayer;
+
+use pivotlog_index::PivotIndex;
+
+pub use auth::{Authenticator, Principal};
+pub use envelope::ApiError;
+
+/// The OpenAPI document of this API, served at `/openapi.yaml`.
+pub const OPENAPI_YAML: &str = include_str!("../openapi.yaml");
+
+/// Longest time one request may take before it is answered 503.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What readiness depends on besides the index being open (e.g. an in-process
+/// indexer's health): `Err(reason)` makes `/readyz` answer 503 with the reason.
+pub type ReadinessCheck = Arc<dyn Fn() -> Result<(), String> + Send + Sync>;
+
+/// Everything a request handler needs.
+#[derive(Clone)]
+pub struct AppState {
+    index: Arc<OnceLock<PivotIndex>>,
+    auth: Arc<Authenticator>,
+    readiness: Option<ReadinessCheck>,
+}
+
+impl AppState {
+    pub fn new(auth: Authenticator) -> AppState {
+        AppState { index: Arc::new(OnceLock::new()), auth: Arc::new(auth), readiness: None }
+    }
+
+    /// Serves `index` from now on (`/readyz` turns ready).
+    pub fn set_index(&self, index: PivotIndex) {
+        let _ = self.index.set(index);
+    }
+
+    pub fn with_index(self, index: PivotIndex) -> AppState {
+        self.set_index(index);
+        self
+    }
+
+    pub fn with_readiness(mut self, check: ReadinessCheck) -> AppState {
+        self.readiness = Some(check);
+        self
+    }
+
+    fn index(&self) -> Result<&PivotIndex, ApiError> {
+        self.index.get().ok_or(ApiError::NotReady("the index is not open yet".into()))
+    }
+}
+
+/// The whole HTTP service.
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/v2/accounts/{account_id}/pivot/debug", get(debug::list_calls).fallback(envelope::method_not_allowed))
+        .route(
+            "/v2/accounts/{account_id}/pivot/debug/{id}",
+            get(debug::call_records).fallback(envelope::method_not_allowed),
+        );
+    Router::new()
+        .merge(api)
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/openapi.yaml", get(openapi))
+        .fallback(envelope::not_found)
+        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, REQUEST_TIMEOUT))
+        .with_state(state)
+}
+
+/// Serves until `shutdown` resolves, then lets in-flight requests finish.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+}
+
+/// Reloads the index reader on an interval, for a query process that does not share
+/// the indexer's writer (whose commits reload it directly).
+pub async fn reload_periodically(state: AppState, every: Duration) {
+    let mut ticker = tokio::time::interval(every);
+    loop {
+        ticker.tick().await;
+        if let Ok(index) = state.index() {
+            if let Err(err) = index.reload() {
+                tracing::warn!(error = %err, "index reload failed");
+            }
+        }
+    }
+}
+
+async fn healthz() -> impl IntoResponse {
+    Json(serde_json::json!({"status": "ok"}))
+}
+
+async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+    let outcome = state.index().map_err(|err| err.to_string()).and_then(|_| match &state.readiness {
+        Some(check) => check(),
+        None => Ok(()),
+    });
+    match outcome {
+        Ok(()) => (StatusCode::OK, Json(serde_json::json!({"status": "ready"}))),
+        Err(reason) => {
+            (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({"status": "not ready", "reason": reason})))
+        }
+    }
+}
+
+async fn openapi() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/yaml")], OPENAPI_YAML)
+}

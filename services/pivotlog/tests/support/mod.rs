@@ -1,0 +1,154 @@
+//! Real processes for end-to-end tests: a tansu broker and the pivotlog binary.
+#![allow(dead_code)]
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// Waits for `condition`, polling; panics with `what` after `timeout`.
+pub fn wait_until(what: &str, timeout: Duration, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !condition() {
+        assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// The tansu binary: `$TANSU`, then `.tools/bin/tansu` in the workspace, then `PATH`.
+fn tansu() -> PathBuf {
+    if let Some(path) = std::env::var_os("TANSU") {
+        return path.into();
+    }
+    let local = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.tools/bin/tansu");
+    if local.exists() {
+        return local;
+    }
+    "tansu".into()
+}
+
+/// A tansu broker on a loopback port, killed on drop.
+pub struct Broker {
+    pub port: u16,
+    child: Child,
+    storage: String,
+}
+
+impl Broker {
+    /// In-memory storage.
+    pub fn start() -> Broker {
+        Broker::start_with_storage("memory://tansu/".into())
+    }
+
+    /// `storage`: a tansu storage URL, e.g. `sqlite://path.db` for a durable broker.
+    pub fn start_with_storage(storage: String) -> Broker {
+        Broker::start_on(free_port(), storage)
+    }
+
+    pub fn start_on(port: u16, storage: String) -> Broker {
+        let url = format!("tcp://127.0.0.1:{port}");
+        let child = Command::new(tansu())
+            .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url])
+            .args(["--storage-engine", &storage])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("cannot start tansu: run scripts/install-test-deps or set TANSU");
+        let address: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        wait_until("the broker to listen", Duration::from_secs(30), || {
+            TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_ok()
+        });
+        Broker { port, child, storage }
+    }
+
+    pub fn address(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    pub fn create_topic(&self, name: &str, partitions: u32) {
+        let output = Command::new(tansu())
+            .args(["topic", "create", name, "--partitions", &partitions.to_string()])
+            .args(["--broker", &format!("tcp://127.0.0.1:{}", self.port)])
+            .output()
+            .expect("cannot run tansu topic create");
+        assert!(output.status.success(), "topic create failed: {}", String::from_utf8_lossy(&output.stderr));
+    }
+
+    /// Stops the broker (SIGKILL) and returns its port and storage, to restart it.
+    pub fn stop(mut self) -> (u16, String) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        (self.port, std::mem::take(&mut self.storage))
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `pivotlog` with `args`, talking to `broker`.
+pub fn pivotlog(broker: &Broker, topic: &str) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_pivotlog"));
+    command.env("PIVOTLOG_BROKERS", broker.address()).env("PIVOTLOG_TOPIC", topic).env("RUST_LOG", "warn");
+    command
+}
+
+pub fn run_ok(mut command: Command) -> Output {
+    let output = command.output().expect("cannot run pivotlog");
+    assert!(
+        output.status.success(),
+        "pivotlog failed: {}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+/// A child process killed on drop.
+pub struct Process(pub Child);
+
+impl Process {
+    pub fn spawn(mut command: Command) -> Process {
+        Process(command.stdout(Stdio::null()).spawn().expect("cannot spawn"))
+    }
+
+    pub fn kill(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+
+    /// SIGTERM, then wait for a clean exit.
+    pub fn terminate(mut self) -> std::process::ExitStatus {
+        let status = Command::new("kill").args(["-TERM", &self.0.id().to_string()]).status().unwrap();
+        assert!(status.success());
+        let status = self.0.wait().unwrap();
+        std::mem::forget(self);
+        status
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Opens the index an indexer writes, once it exists.
+pub fn open_index(dir: &Path) -> pivotlog_index::PivotIndex {
+    wait_until("the index to be created", Duration::from_secs(60), || dir.join("meta.json").exists());
+    pivotlog_index::PivotIndex::open_or_create(dir).unwrap()
+}
+
+/// Number of records the index holds now.
+pub fn indexed(index: &pivotlog_index::PivotIndex) -> usize {
+    index.reload().unwrap();
+    index.count_records().unwrap()
+}

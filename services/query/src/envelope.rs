@@ -1,0 +1,227 @@
+//! Crossbar's response envelopes, success and error, and the request context they echo.
+
+use std::hash::{Hash, Hasher};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use rand::Rng;
+use serde_json::{json, Map, Value};
+
+use crate::auth::AuthError;
+
+const REQUEST_ID_HEADER: &str = "x-request-id";
+const MAX_REQUEST_ID_LEN: usize = 128;
+
+/// What every response echoes: the request id and the caller's token.
+#[derive(Debug, Clone)]
+pub struct RequestContext {
+    pub request_id: String,
+    pub auth_token: Option<String>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for RequestContext {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(RequestContext::of(&parts.headers, parts.uri.query()))
+    }
+}
+
+impl RequestContext {
+    pub fn of(headers: &HeaderMap, query: Option<&str>) -> RequestContext {
+        let request_id = headers
+            .get(REQUEST_ID_HEADER)
+            .and_then(|value| value.to_str().ok())
+            .filter(|id| !id.is_empty() && id.len() <= MAX_REQUEST_ID_LEN)
+            .map(str::to_owned)
+            .unwrap_or_else(random_request_id);
+        let auth_token = headers
+            .get("x-auth-token")
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned)
+            .or_else(|| {
+                form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+                    .find(|(name, _)| name == "auth_token")
+                    .map(|(_, value)| value.into_owned())
+            });
+        RequestContext { request_id, auth_token }
+    }
+
+    fn base(&self) -> Map<String, Value> {
+        let mut envelope = Map::new();
+        envelope.insert("request_id".into(), self.request_id.clone().into());
+        if let Some(token) = &self.auth_token {
+            envelope.insert("auth_token".into(), token.clone().into());
+        }
+        envelope.insert("node".into(), node_id().into());
+        envelope.insert("version".into(), env!("CARGO_PKG_VERSION").into());
+        envelope.insert("timestamp".into(), pivotlog_proto::time::iso8601_utc(unix_ms_now()).into());
+        envelope
+    }
+
+    fn respond(&self, status: StatusCode, body: Map<String, Value>) -> Response {
+        let mut response = (status, Json(Value::Object(body))).into_response();
+        if let Ok(value) = HeaderValue::from_str(&self.request_id) {
+            response.headers_mut().insert(REQUEST_ID_HEADER, value);
+        }
+        response
+    }
+}
+
+/// Every way a request can fail, with its Crossbar status and `error` code.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("invalid_credentials")]
+    Unauthorized(AuthError),
+    #[error("forbidden")]
+    Forbidden,
+    /// A parameter is malformed: `data` says which and why, in Kazoo's validation shape.
+    #[error("validation error")]
+    Validation(Value),
+    #[error("not found")]
+    NotFound,
+    #[error("invalid_method")]
+    MethodNotAllowed,
+    #[error("range not satisfiable")]
+    RangeNotSatisfiable(String),
+    #[error("not ready: {0}")]
+    NotReady(String),
+    #[error("datastore_fault")]
+    Internal(String),
+}
+
+impl ApiError {
+    fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden => StatusCode::FORBIDDEN,
+            ApiError::Validation(_) => StatusCode::BAD_REQUEST,
+            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::RangeNotSatisfiable(_) => StatusCode::RANGE_NOT_SATISFIABLE,
+            ApiError::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn data(&self) -> Value {
+        match self {
+            ApiError::Unauthorized(reason) => json!({"message": reason.to_string()}),
+            ApiError::Validation(data) => data.clone(),
+            ApiError::RangeNotSatisfiable(message) | ApiError::NotReady(message) => json!({"message": message}),
+            // Details of internal failures go to the log, not to the client.
+            _ => json!({}),
+        }
+    }
+
+    /// One parameter's validation failure, in Kazoo's `{field: {code: {message, value}}}` shape.
+    pub fn invalid_parameter(name: &str, code: &str, message: String, value: &str) -> ApiError {
+        ApiError::Validation(json!({ name: { code: { "message": message, "value": value } } }))
+    }
+
+    pub fn with(self, context: &RequestContext) -> Failure {
+        Failure { context: context.clone(), error: self }
+    }
+}
+
+impl From<pivotlog_index::IndexError> for ApiError {
+    fn from(err: pivotlog_index::IndexError) -> ApiError {
+        tracing::error!(error = %err, "index read failed");
+        ApiError::Internal(err.to_string())
+    }
+}
+
+/// An error bound to its request, ready to be rendered.
+#[derive(Debug)]
+pub struct Failure {
+    context: RequestContext,
+    error: ApiError,
+}
+
+impl IntoResponse for Failure {
+    fn into_response(self) -> Response {
+        let status = self.error.status();
+        let mut body = self.context.base();
+        body.insert("status".into(), "error".into());
+        body.insert("error".into(), status.as_u16().to_string().into());
+        body.insert("message".into(), self.error.to_string().into());
+        body.insert("data".into(), self.error.data());
+        self.context.respond(status, body)
+    }
+}
+
+/// Paging fields of a success envelope (absent with `paginate=false`).
+#[derive(Debug, Default)]
+pub struct Paging {
+    pub start_key: Option<String>,
+    pub next_start_key: Option<String>,
+}
+
+/// A success envelope around `data`.
+pub struct Success {
+    pub context: RequestContext,
+    pub data: Vec<Value>,
+    pub paging: Option<Paging>,
+}
+
+impl IntoResponse for Success {
+    fn into_response(self) -> Response {
+        let mut body = self.context.base();
+        body.insert("status".into(), "success".into());
+        if !self.data.is_empty() {
+            body.insert("revision".into(), revision(&self.data).into());
+        }
+        if let Some(paging) = self.paging {
+            body.insert("page_size".into(), self.data.len().into());
+            if let Some(start_key) = paging.start_key {
+                body.insert("start_key".into(), start_key.into());
+            }
+            if let Some(next) = paging.next_start_key {
+                body.insert("next_start_key".into(), next.into());
+            }
+        }
+        body.insert("data".into(), Value::Array(self.data));
+        self.context.respond(StatusCode::OK, body)
+    }
+}
+
+/// Fallback for unknown routes.
+pub async fn not_found(context: RequestContext) -> Failure {
+    ApiError::NotFound.with(&context)
+}
+
+/// Fallback for known routes with a verb other than GET.
+pub async fn method_not_allowed(context: RequestContext) -> Failure {
+    ApiError::MethodNotAllowed.with(&context)
+}
+
+/// An opaque content hash, as Crossbar's `revision`.
+fn revision(data: &[Value]) -> String {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    serde_json::to_string(data).unwrap_or_default().hash(&mut hasher);
+    format!("{:016x}", hasher.finish())
+}
+
+/// Identifies this server process, as Crossbar's `node` (not the records' Kazoo node).
+fn node_id() -> &'static str {
+    static NODE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    NODE.get_or_init(|| {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        std::env::var("HOSTNAME").unwrap_or_default().hash(&mut hasher);
+        std::process::id().hash(&mut hasher);
+        format!("{:016x}", hasher.finish())
+    })
+}
+
+fn random_request_id() -> String {
+    let bytes: [u8; 16] = rand::rng().random();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub fn unix_ms_now() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
