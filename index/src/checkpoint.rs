@@ -21,7 +21,11 @@ pub struct Checkpoint {
 
 impl Default for Checkpoint {
     fn default() -> Self {
-        Checkpoint { format: INDEX_FORMAT, topic: None, offsets: BTreeMap::new() }
+        Checkpoint {
+            format: INDEX_FORMAT,
+            topic: None,
+            offsets: BTreeMap::new(),
+        }
     }
 }
 
@@ -29,7 +33,9 @@ impl Checkpoint {
     pub(crate) fn from_payload(payload: Option<&str>) -> Result<Checkpoint, IndexError> {
         match payload {
             None | Some("") => Ok(Checkpoint::default()),
-            Some(json) => serde_json::from_str(json).map_err(|err| IndexError::BadCheckpoint(err.to_string())),
+            Some(json) => {
+                serde_json::from_str(json).map_err(|err| IndexError::BadCheckpoint(err.to_string()))
+            }
         }
     }
 
@@ -49,7 +55,10 @@ mod tests {
 
     #[test]
     fn payload_round_trips_and_rejects_garbage() {
-        let mut checkpoint = Checkpoint { topic: Some("t".into()), ..Default::default() };
+        let mut checkpoint = Checkpoint {
+            topic: Some("t".into()),
+            ..Default::default()
+        };
         checkpoint.offsets.insert(3, 42);
         let back = Checkpoint::from_payload(Some(&checkpoint.to_payload())).unwrap();
         assert_eq!(back, checkpoint);

@@ -40,7 +40,10 @@ pub enum IndexError {
     #[error("index error: {0}")]
     Tantivy(#[from] tantivy::TantivyError),
     #[error("cannot open index directory {path}: {source}")]
-    Directory { path: String, source: tantivy::directory::error::OpenDirectoryError },
+    Directory {
+        path: String,
+        source: tantivy::directory::error::OpenDirectoryError,
+    },
     #[error("cannot create index directory {path}: {source}")]
     CreateDirectory { path: String, source: std::io::Error },
     #[error("the commit payload is not a pivotlog checkpoint: {0}")]
@@ -65,10 +68,14 @@ pub struct PivotIndex {
 impl PivotIndex {
     /// Opens the index in `dir`, creating the directory and an empty index if needed.
     pub fn open_or_create(dir: &Path) -> Result<PivotIndex, IndexError> {
-        std::fs::create_dir_all(dir)
-            .map_err(|source| IndexError::CreateDirectory { path: dir.display().to_string(), source })?;
-        let directory = MmapDirectory::open(dir)
-            .map_err(|source| IndexError::Directory { path: dir.display().to_string(), source })?;
+        std::fs::create_dir_all(dir).map_err(|source| IndexError::CreateDirectory {
+            path: dir.display().to_string(),
+            source,
+        })?;
+        let directory = MmapDirectory::open(dir).map_err(|source| IndexError::Directory {
+            path: dir.display().to_string(),
+            source,
+        })?;
         let (schema, fields) = schema::build();
         let index = Index::open_or_create(directory, schema)?;
         schema::register_tokenizers(&index);
@@ -95,8 +102,15 @@ impl PivotIndex {
     fn from_index(index: Index, fields: Fields) -> Result<PivotIndex, IndexError> {
         // Reloads are explicit: the writer reloads after each commit, the query
         // service on a short timer, so freshness is not bound to a file watcher.
-        let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
-        Ok(PivotIndex { index, fields, reader })
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        Ok(PivotIndex {
+            index,
+            fields,
+            reader,
+        })
     }
 
     /// The checkpoint of the last commit (empty for a new index).

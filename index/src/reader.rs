@@ -85,25 +85,39 @@ impl PivotIndex {
         let searcher = self.searcher();
         let (from, to) = request.time_bounds();
         if from > to {
-            return Ok(CallPage { calls: Vec::new(), next: None });
+            return Ok(CallPage {
+                calls: Vec::new(),
+                next: None,
+            });
         }
         let query = BooleanQuery::new(vec![
             (Occur::Must, term_query(fields.doc_type, DOC_TYPE_CALL)),
             (Occur::Must, term_query(fields.account_id, &request.account_id)),
             (Occur::Must, created_between(fields, from, to)),
         ]);
-        let order = if request.ascending { Order::Asc } else { Order::Desc };
+        let order = if request.ascending {
+            Order::Asc
+        } else {
+            Order::Desc
+        };
         let wanted = request.page_size.map(|size| size + 1);
         // Calls sharing the cursor's millisecond but already shown are fetched and
         // dropped, so widen the fetch until the page is full or the range is exhausted.
-        let mut limit = wanted.unwrap_or(usize::MAX).min(searcher.num_docs() as usize).max(1);
+        let mut limit = wanted
+            .unwrap_or(usize::MAX)
+            .min(searcher.num_docs() as usize)
+            .max(1);
         let calls = loop {
             let top = TopDocs::with_limit(limit).order_by_fast_field::<i64>("created", order);
             let hits = searcher.search(&query, &top)?;
             let exhausted = hits.len() < limit;
             // Hits tied with the last one may have lost to equal-time calls that were
             // cut off; only the hits strictly before that time are known to be complete.
-            let boundary = if exhausted { None } else { hits.last().and_then(|(created, _)| *created) };
+            let boundary = if exhausted {
+                None
+            } else {
+                hits.last().and_then(|(created, _)| *created)
+            };
             let mut calls = hits
                 .into_iter()
                 .filter(|(created, _)| boundary.is_none() || *created != boundary)
@@ -120,7 +134,10 @@ impl PivotIndex {
         let next = match request.page_size {
             Some(size) if calls.len() > size => {
                 let first_of_next = calls.split_off(size).swap_remove(0);
-                Some(CallCursor { created_ms: first_of_next.first_created_ms, call_id: first_of_next.call_id })
+                Some(CallCursor {
+                    created_ms: first_of_next.first_created_ms,
+                    call_id: first_of_next.call_id,
+                })
             }
             _ => None,
         };
@@ -146,7 +163,10 @@ impl PivotIndex {
         let fields = self.fields();
         let searcher = self.searcher();
         let query = term_query(fields.summary_key, &call_key(account_id, call_id));
-        match searcher.search(&query, &TopDocs::with_limit(1).order_by_score())?.pop() {
+        match searcher
+            .search(&query, &TopDocs::with_limit(1).order_by_score())?
+            .pop()
+        {
             Some((_, address)) => load_summary(&searcher, fields, address).map(Some),
             None => Ok(None),
         }
@@ -187,12 +207,17 @@ impl PivotIndex {
 }
 
 fn chronological_key(event: &DebugEvent) -> (i64, u32, u8, &str) {
-    let kind_rank = event.kind().map_or(u8::MAX, |kind| RecordKind::ALL.iter().position(|k| *k == kind).unwrap_or(0) as u8);
+    let kind_rank = event.kind().map_or(u8::MAX, |kind| {
+        RecordKind::ALL.iter().position(|k| *k == kind).unwrap_or(0) as u8
+    });
     (event.created_unix_ms, event.iteration, kind_rank, &event.event_id)
 }
 
 pub(crate) fn term_query(field: tantivy::schema::Field, text: &str) -> Box<dyn Query> {
-    Box::new(TermQuery::new(Term::from_field_text(field, text), IndexRecordOption::Basic))
+    Box::new(TermQuery::new(
+        Term::from_field_text(field, text),
+        IndexRecordOption::Basic,
+    ))
 }
 
 pub(crate) fn created_between(fields: &Fields, from_ms: i64, to_ms: i64) -> Box<dyn Query> {
@@ -208,12 +233,20 @@ fn payload<'a>(doc: &'a TantivyDocument, fields: &Fields) -> Result<&'a [u8], In
         .ok_or_else(|| IndexError::CorruptDocument("document without payload".into()))
 }
 
-pub(crate) fn load_event(searcher: &Searcher, fields: &Fields, address: DocAddress) -> Result<DebugEvent, IndexError> {
+pub(crate) fn load_event(
+    searcher: &Searcher,
+    fields: &Fields,
+    address: DocAddress,
+) -> Result<DebugEvent, IndexError> {
     let doc: TantivyDocument = searcher.doc(address)?;
     DebugEvent::decode(payload(&doc, fields)?).map_err(|err| IndexError::CorruptDocument(err.to_string()))
 }
 
-fn load_summary(searcher: &Searcher, fields: &Fields, address: DocAddress) -> Result<CallSummary, IndexError> {
+fn load_summary(
+    searcher: &Searcher,
+    fields: &Fields,
+    address: DocAddress,
+) -> Result<CallSummary, IndexError> {
     let doc: TantivyDocument = searcher.doc(address)?;
     summary_from_doc(fields, &doc)
 }

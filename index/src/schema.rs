@@ -93,7 +93,9 @@ pub(crate) fn build() -> (Schema, Fields) {
 }
 
 pub(crate) fn register_tokenizers(index: &Index) {
-    let keyword = TextAnalyzer::builder(RawTokenizer::default()).filter(LowerCaser).build();
+    let keyword = TextAnalyzer::builder(RawTokenizer::default())
+        .filter(LowerCaser)
+        .build();
     index.tokenizers().register(KEYWORD_TOKENIZER, keyword);
 }
 

@@ -97,12 +97,16 @@ impl IndexWriter {
     }
 
     /// Records that `partition` of `topic` has been handled up to `next_offset`
-    /// (exclusive). Takes effect on disk at the next commit.
+    /// (exclusive). Takes effect on disk at the next commit. The position never moves
+    /// back: re-reading records before it (to re-sync with a broker) changes nothing.
     pub fn set_position(&mut self, topic: &str, partition: i32, next_offset: i64) {
         if self.checkpoint.topic.as_deref() != Some(topic) {
             self.checkpoint.topic = Some(topic.to_owned());
+            self.dirty = true;
         }
-        if self.checkpoint.offsets.insert(partition, next_offset) != Some(next_offset) {
+        let position = self.checkpoint.offsets.entry(partition).or_insert(i64::MIN);
+        if next_offset > *position {
+            *position = next_offset;
             self.dirty = true;
         }
     }
@@ -132,7 +136,8 @@ impl IndexWriter {
         let fields = *self.index.fields();
         let calls = self.pending_calls.len() as u64;
         for (key, summary) in self.pending_calls.drain() {
-            self.writer.delete_term(Term::from_field_text(fields.summary_key, &key));
+            self.writer
+                .delete_term(Term::from_field_text(fields.summary_key, &key));
             let mut doc = TantivyDocument::default();
             doc.add_text(fields.doc_type, DOC_TYPE_CALL);
             doc.add_text(fields.summary_key, &key);
@@ -153,7 +158,11 @@ impl IndexWriter {
         self.pending_events.clear();
         self.dirty = false;
         self.index.reload()?;
-        Ok(CommitStats { records, calls, duration: started.elapsed() })
+        Ok(CommitStats {
+            records,
+            calls,
+            duration: started.elapsed(),
+        })
     }
 
     /// Drops everything since the last commit and returns the committed checkpoint,
@@ -201,8 +210,14 @@ impl IndexWriter {
     fn committed_summary(&self, key: &str) -> Result<Option<CallSummary>, IndexError> {
         let fields = self.index.fields();
         let searcher = self.index.searcher();
-        let query = TermQuery::new(Term::from_field_text(fields.summary_key, key), IndexRecordOption::Basic);
-        let Some((_, address)) = searcher.search(&query, &TopDocs::with_limit(1).order_by_score())?.pop() else {
+        let query = TermQuery::new(
+            Term::from_field_text(fields.summary_key, key),
+            IndexRecordOption::Basic,
+        );
+        let Some((_, address)) = searcher
+            .search(&query, &TopDocs::with_limit(1).order_by_score())?
+            .pop()
+        else {
             return Ok(None);
         };
         let doc: TantivyDocument = searcher.doc(address)?;
@@ -230,8 +245,11 @@ impl IndexWriter {
                 Record::Response(response) => {
                     doc.add_u64(fields.status_code, u64::from(response.status_code));
                     doc.add_text(fields.body, indexed_prefix(&response.body));
-                    let headers: String =
-                        response.headers.iter().map(|(name, value)| format!("{name}: {value}\n")).collect();
+                    let headers: String = response
+                        .headers
+                        .iter()
+                        .map(|(name, value)| format!("{name}: {value}\n"))
+                        .collect();
                     doc.add_text(fields.resp_headers, indexed_prefix(&headers));
                 }
                 Record::JsonError(error) => doc.add_text(fields.body, indexed_prefix(&error.body)),

@@ -21,16 +21,31 @@ fn event(id: &str, call: &str, iteration: u32, created_ms: i64, record: Record) 
 }
 
 fn request(uri: &str) -> Record {
-    Record::Request(HttpRequest { uri: uri.into(), method: "get".into(), ..Default::default() })
+    Record::Request(HttpRequest {
+        uri: uri.into(),
+        method: "get".into(),
+        ..Default::default()
+    })
 }
 
 fn response(status: u32) -> Record {
-    Record::Response(HttpResponse { status_code: status, body: "ok".into(), ..Default::default() })
+    Record::Response(HttpResponse {
+        status_code: status,
+        body: "ok".into(),
+        ..Default::default()
+    })
 }
 
 fn writer(index: &PivotIndex) -> IndexWriter {
-    IndexWriter::new(index, &WriterConfig { num_threads: 1, memory_budget_bytes: 20 << 20, ..Default::default() })
-        .unwrap()
+    IndexWriter::new(
+        index,
+        &WriterConfig {
+            num_threads: 1,
+            memory_budget_bytes: 20 << 20,
+            ..Default::default()
+        },
+    )
+    .unwrap()
 }
 
 #[test]
@@ -40,14 +55,25 @@ fn duplicates_are_skipped_and_checkpoints_survive_reopen() {
         let index = PivotIndex::open_or_create(dir.path()).unwrap();
         let mut writer = writer(&index);
         let first = event("e1", "c1", 1, 1_000, request("http://x/a"));
-        assert_eq!(writer.add(&first, &[]).unwrap(), pivotlog_index::AddOutcome::Added);
-        assert_eq!(writer.add(&first, &[]).unwrap(), pivotlog_index::AddOutcome::Duplicate);
+        assert_eq!(
+            writer.add(&first, &[]).unwrap(),
+            pivotlog_index::AddOutcome::Added
+        );
+        assert_eq!(
+            writer.add(&first, &[]).unwrap(),
+            pivotlog_index::AddOutcome::Duplicate
+        );
         writer.set_position("t", 0, 5);
         writer.commit().unwrap();
         // A committed event is a duplicate too.
-        assert_eq!(writer.add(&first, &[]).unwrap(), pivotlog_index::AddOutcome::Duplicate);
+        assert_eq!(
+            writer.add(&first, &[]).unwrap(),
+            pivotlog_index::AddOutcome::Duplicate
+        );
         // Uncommitted work is lost on rollback, and the checkpoint goes back.
-        writer.add(&event("e2", "c1", 1, 1_001, response(200)), &[]).unwrap();
+        writer
+            .add(&event("e2", "c1", 1, 1_001, response(200)), &[])
+            .unwrap();
         writer.set_position("t", 0, 9);
         let checkpoint = writer.rollback().unwrap();
         assert_eq!(checkpoint.next_offset(0), Some(5));
@@ -63,13 +89,24 @@ fn duplicates_are_skipped_and_checkpoints_survive_reopen() {
 fn summaries_fold_every_record_across_commits() {
     let index = PivotIndex::create_in_ram().unwrap();
     let mut writer = writer(&index);
-    writer.add(&event("a", "c1", 1, 1_000, request("http://x/first")), &[]).unwrap();
+    writer
+        .add(&event("a", "c1", 1, 1_000, request("http://x/first")), &[])
+        .unwrap();
     writer.commit().unwrap();
-    writer.add(&event("b", "c1", 1, 1_500, response(404)), &[]).unwrap();
-    writer.add(&event("c", "c1", 2, 2_000, request("http://x/second")), &[]).unwrap();
+    writer
+        .add(&event("b", "c1", 1, 1_500, response(404)), &[])
+        .unwrap();
+    writer
+        .add(&event("c", "c1", 2, 2_000, request("http://x/second")), &[])
+        .unwrap();
     writer.commit().unwrap();
-    let json_error = Record::JsonError(JsonError { message: "invalid JSON".into(), ..Default::default() });
-    writer.add(&event("d", "c1", 2, 2_500, response(500)), &[]).unwrap();
+    let json_error = Record::JsonError(JsonError {
+        message: "invalid JSON".into(),
+        ..Default::default()
+    });
+    writer
+        .add(&event("d", "c1", 2, 2_500, response(500)), &[])
+        .unwrap();
     writer.add(&event("e", "c1", 2, 2_500, json_error), &[]).unwrap();
     writer.commit().unwrap();
 
@@ -81,12 +118,20 @@ fn summaries_fold_every_record_across_commits() {
     assert_eq!(summary.iterations, 2);
     assert_eq!(summary.records, 5);
     assert!(summary.has_json_errors && !summary.has_schema_errors);
-    let ids: Vec<_> = index.call_records(ACCOUNT, "c1").unwrap().into_iter().map(|e| e.event_id).collect();
+    let ids: Vec<_> = index
+        .call_records(ACCOUNT, "c1")
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event_id)
+        .collect();
     assert_eq!(ids, ["a", "b", "c", "d", "e"]);
     // One live summary document per call, however many times it was rewritten.
     let page = index.list_calls(&list(None, false, None)).unwrap();
     assert_eq!(page.calls.len(), 1);
-    assert_eq!(index.account_ancestors(ACCOUNT).unwrap().unwrap(), ["ffffffffffffffffffffffffffffffff"]);
+    assert_eq!(
+        index.account_ancestors(ACCOUNT).unwrap().unwrap(),
+        ["ffffffffffffffffffffffffffffffff"]
+    );
     assert_eq!(index.account_ancestors("0".repeat(32).as_str()).unwrap(), None);
 }
 
@@ -108,7 +153,12 @@ fn pages_cover_every_call_once_even_with_time_ties() {
     // 25 calls, many sharing a millisecond.
     for n in 0..25 {
         let call = format!("call-{n:02}");
-        writer.add(&event(&format!("e{n}"), &call, 1, 1_000 + (n / 4) as i64, request("u")), &[]).unwrap();
+        writer
+            .add(
+                &event(&format!("e{n}"), &call, 1, 1_000 + (n / 4) as i64, request("u")),
+                &[],
+            )
+            .unwrap();
     }
     writer.commit().unwrap();
     for ascending in [false, true] {

@@ -154,7 +154,10 @@ mod tests {
         for cut in [1, bytes.len() / 2, bytes.len() - 1] {
             assert!(decode_event(&bytes[..cut]).is_err(), "cut at {cut}");
         }
-        assert!(matches!(decode_event(&[0xff, 0xff, 0xff]), Err(DecodeError::Protobuf(_))));
+        assert!(matches!(
+            decode_event(&[0xff, 0xff, 0xff]),
+            Err(DecodeError::Protobuf(_))
+        ));
         // Empty bytes decode to the default message, which has no version.
         assert!(matches!(
             decode_event(&[]),
@@ -177,7 +180,10 @@ mod tests {
         event.record = None;
         assert_eq!(event.validate(), Err(InvalidEvent::NoRecord));
         let mut event = valid();
-        event.record = Some(Record::Response(HttpResponse { status_code: 42, ..Default::default() }));
+        event.record = Some(Record::Response(HttpResponse {
+            status_code: 42,
+            ..Default::default()
+        }));
         assert_eq!(event.validate(), Err(InvalidEvent::BadStatusCode(42)));
     }
 

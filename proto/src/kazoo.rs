@@ -83,7 +83,10 @@ pub fn doc_from_event(event: &DebugEvent) -> Map<String, Value> {
     doc.insert("iteration".into(), event.iteration.into());
     doc.insert("pvt_type".into(), "pivot_debug".into());
     doc.insert("pvt_account_id".into(), event.account_id.clone().into());
-    doc.insert("pvt_account_db".into(), account_db(&event.account_id, event.created_unix_ms).into());
+    doc.insert(
+        "pvt_account_db".into(),
+        account_db(&event.account_id, event.created_unix_ms).into(),
+    );
     doc.insert("pvt_created".into(), created.into());
     doc.insert("pvt_modified".into(), created.into());
     doc.insert("pvt_node".into(), event.node.clone().into());
@@ -123,7 +126,8 @@ pub fn record_fields(record: &Record) -> Map<String, Value> {
         Record::SchemaError(error) => {
             fields.insert("resp_body".into(), error.body.clone().into());
             // Written by `record_from_doc` from a parsed value, so it parses back.
-            let errors = serde_json::from_str(&error.errors_json).unwrap_or(Value::String(error.errors_json.clone()));
+            let errors =
+                serde_json::from_str(&error.errors_json).unwrap_or(Value::String(error.errors_json.clone()));
             fields.insert("schema_errors".into(), errors);
         }
     }
@@ -152,7 +156,10 @@ fn record_from_doc(doc: &Map<String, Value>) -> Result<Record, DocError> {
         ("json_errors", doc.contains_key("json_errors")),
         ("schema_errors", doc.contains_key("schema_errors")),
         ("resp_status_code", doc.contains_key("resp_status_code")),
-        ("uri/method", doc.contains_key("uri") || doc.contains_key("method")),
+        (
+            "uri/method",
+            doc.contains_key("uri") || doc.contains_key("method"),
+        ),
     ]
     .into_iter()
     .filter_map(|(name, present)| present.then_some(name))
@@ -211,7 +218,10 @@ fn status_code(value: &Value) -> Result<u32, DocError> {
         .ok_or(DocError::BadStatusCode(text))
 }
 
-fn headers_from_doc(doc: &Map<String, Value>, field: &'static str) -> Result<HashMap<String, String>, DocError> {
+fn headers_from_doc(
+    doc: &Map<String, Value>,
+    field: &'static str,
+) -> Result<HashMap<String, String>, DocError> {
     match doc.get(field) {
         None | Some(Value::Null) => Ok(HashMap::new()),
         Some(Value::Object(headers)) => headers
@@ -228,11 +238,18 @@ fn headers_from_doc(doc: &Map<String, Value>, field: &'static str) -> Result<Has
 fn headers_to_json(headers: &HashMap<String, String>) -> Value {
     let mut sorted: Vec<_> = headers.iter().collect();
     sorted.sort();
-    Value::Object(sorted.into_iter().map(|(name, value)| (name.clone(), value.clone().into())).collect())
+    Value::Object(
+        sorted
+            .into_iter()
+            .map(|(name, value)| (name.clone(), value.clone().into()))
+            .collect(),
+    )
 }
 
 fn required<'a>(doc: &'a Map<String, Value>, field: &'static str) -> Result<&'a Value, DocError> {
-    doc.get(field).filter(|value| !value.is_null()).ok_or(DocError::Missing(field))
+    doc.get(field)
+        .filter(|value| !value.is_null())
+        .ok_or(DocError::Missing(field))
 }
 
 fn required_str<'a>(doc: &'a Map<String, Value>, field: &'static str) -> Result<&'a str, DocError> {
@@ -255,7 +272,10 @@ fn as_str<'a>(value: &'a Value, field: &str) -> Result<&'a str, DocError> {
 }
 
 fn wrong_type(field: &str, expected: &'static str) -> DocError {
-    DocError::WrongType { field: field.to_owned(), expected }
+    DocError::WrongType {
+        field: field.to_owned(),
+        expected,
+    }
 }
 
 #[cfg(test)]
@@ -280,7 +300,9 @@ mod tests {
 
     fn with(fields: Value) -> Value {
         let mut doc = base();
-        doc.as_object_mut().unwrap().extend(fields.as_object().unwrap().clone());
+        doc.as_object_mut()
+            .unwrap()
+            .extend(fields.as_object().unwrap().clone());
         doc
     }
 
@@ -293,7 +315,9 @@ mod tests {
 
     #[test]
     fn every_record_kind_round_trips() {
-        round_trip(&with(json!({"uri": "http://x/?a=1", "method": "get", "req_headers": {}, "req_body": ""})));
+        round_trip(&with(
+            json!({"uri": "http://x/?a=1", "method": "get", "req_headers": {}, "req_body": ""}),
+        ));
         round_trip(&with(json!({
             "resp_status_code": "404",
             "resp_headers": {"content-type": "text/html", "server": "apache/2.4.7 (ubuntu)"},
@@ -323,7 +347,10 @@ mod tests {
             other => panic!("unexpected {other:?}"),
         }
         let numeric = event_from_doc(&with(json!({"resp_status_code": 302}))).unwrap();
-        assert!(matches!(numeric.record, Some(Record::Response(HttpResponse { status_code: 302, .. }))));
+        assert!(matches!(
+            numeric.record,
+            Some(Record::Response(HttpResponse { status_code: 302, .. }))
+        ));
         assert_eq!(debug_id("c@1", 1_710_253_474_000), "202403-c@1");
     }
 
@@ -331,8 +358,14 @@ mod tests {
     fn bad_documents_say_why() {
         let cases = [
             (json!([1, 2]), DocError::NotAnObject),
-            (with(json!({"resp_status_code": "abc"})), DocError::BadStatusCode("abc".into())),
-            (with(json!({"resp_status_code": "42"})), DocError::BadStatusCode("42".into())),
+            (
+                with(json!({"resp_status_code": "abc"})),
+                DocError::BadStatusCode("abc".into()),
+            ),
+            (
+                with(json!({"resp_status_code": "42"})),
+                DocError::BadStatusCode("42".into()),
+            ),
             (base(), DocError::NoRecord),
             (
                 with(json!({"resp_status_code": "200", "json_errors": {}})),
@@ -340,17 +373,32 @@ mod tests {
             ),
             (
                 with(json!({"resp_status_code": "200", "resp_headers": {"x": 1}})),
-                DocError::WrongType { field: "resp_headers.x".into(), expected: "a string" },
+                DocError::WrongType {
+                    field: "resp_headers.x".into(),
+                    expected: "a string",
+                },
             ),
-            (with(json!({"uri": "http://x", "method": null})), DocError::Missing("method")),
-            (with(json!({"pvt_type": "cdr", "uri": "u", "method": "get"})), DocError::NotPivotDebug("cdr".into())),
+            (
+                with(json!({"uri": "http://x", "method": null})),
+                DocError::Missing("method"),
+            ),
+            (
+                with(json!({"pvt_type": "cdr", "uri": "u", "method": "get"})),
+                DocError::NotPivotDebug("cdr".into()),
+            ),
             (
                 with(json!({"iteration": 0, "uri": "u", "method": "get"})),
-                DocError::WrongType { field: "iteration".into(), expected: "an integer >= 1" },
+                DocError::WrongType {
+                    field: "iteration".into(),
+                    expected: "an integer >= 1",
+                },
             ),
             (
                 with(json!({"pvt_created": "yesterday", "uri": "u", "method": "get"})),
-                DocError::WrongType { field: "pvt_created".into(), expected: "Gregorian seconds after 1970" },
+                DocError::WrongType {
+                    field: "pvt_created".into(),
+                    expected: "Gregorian seconds after 1970",
+                },
             ),
         ];
         for (doc, expected) in cases {

@@ -1,5 +1,6 @@
 //! The consume → index → commit loop.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -68,7 +69,10 @@ pub fn run(
     let writer = IndexWriter::new(index, &config.writer)?;
     if let Some(stored) = &writer.checkpoint().topic {
         if *stored != config.topic {
-            return Err(IndexerError::TopicMismatch { stored: stored.clone(), configured: config.topic.clone() });
+            return Err(IndexerError::TopicMismatch {
+                stored: stored.clone(),
+                configured: config.topic.clone(),
+            });
         }
     }
     let consumer = consumer(kafka)?;
@@ -76,12 +80,33 @@ pub fn run(
         Some(topic) => Some(DeadLetters::new(kafka, topic)?),
         None => None,
     };
-    let mut session = Session { config, consumer, writer, dead_letters, stats, owned: Vec::new() };
+    let mut session = Session {
+        config,
+        resume: HashMap::new(),
+        consumer,
+        writer,
+        dead_letters,
+        stats,
+        owned: Vec::new(),
+    };
     session.run(shutdown)
 }
 
+/// A partition resumed from a checkpoint, until its first record proves the position.
+struct Resume {
+    expected: i64,
+    /// How far before `expected` the partition was re-read (0: not yet).
+    lookback: i64,
+    /// Records before `expected` were seen since the re-read.
+    seen_before: bool,
+}
+
+/// Largest re-read before a gap is accepted as real (compaction, transaction markers).
+const MAX_LOOKBACK: i64 = 1 << 20;
+
 struct Session<'a> {
     config: &'a IndexerConfig,
+    resume: HashMap<i32, Resume>,
     consumer: BaseConsumer,
     writer: IndexWriter,
     dead_letters: Option<DeadLetters>,
@@ -104,7 +129,17 @@ impl Session<'_> {
                 }
             }
             match self.consumer.poll(POLL_TIMEOUT) {
-                Some(Ok(message)) => handle(&mut self.writer, &mut self.dead_letters, self.stats, &message)?,
+                Some(Ok(message)) => {
+                    if check_resume(
+                        &mut self.resume,
+                        &self.consumer,
+                        &self.config.topic,
+                        &mut self.owned,
+                        &message,
+                    ) {
+                        handle(&mut self.writer, &mut self.dead_letters, self.stats, &message)?;
+                    }
+                }
                 Some(Err(err)) => debug!(error = %err, "consumer error (librdkafka retries by itself)"),
                 None => {}
             }
@@ -132,7 +167,9 @@ impl Session<'_> {
             .flat_map(|t| t.partitions().iter().map(|p| p.id()))
             .collect();
         if existing.is_empty() {
-            return Err(KafkaError::MetadataFetch(rdkafka::types::RDKafkaErrorCode::UnknownTopicOrPartition).into());
+            return Err(
+                KafkaError::MetadataFetch(rdkafka::types::RDKafkaErrorCode::UnknownTopicOrPartition).into(),
+            );
         }
         let mut wanted: Vec<i32> = match &self.config.partitions {
             Some(owned) => owned.iter().copied().filter(|p| existing.contains(p)).collect(),
@@ -143,6 +180,7 @@ impl Session<'_> {
             return Ok(());
         }
         let checkpoint = self.writer.checkpoint().clone();
+        self.resume.clear();
         self.assign(&wanted, &checkpoint)?;
         self.owned = wanted;
         self.stats.consuming.store(true, Ordering::Relaxed);
@@ -150,43 +188,28 @@ impl Session<'_> {
         Ok(())
     }
 
-    fn assign(&self, partitions: &[i32], checkpoint: &Checkpoint) -> Result<(), IndexerError> {
+    fn assign(&mut self, partitions: &[i32], checkpoint: &Checkpoint) -> Result<(), IndexerError> {
         let topic = &self.config.topic;
         let mut assignment = TopicPartitionList::new();
         for &partition in partitions {
-            let offset = self.start_offset(partition, checkpoint.next_offset(partition));
+            let offset = match checkpoint.next_offset(partition) {
+                Some(next) => {
+                    self.resume.insert(
+                        partition,
+                        Resume {
+                            expected: next,
+                            lookback: 0,
+                            seen_before: false,
+                        },
+                    );
+                    Offset::Offset(next)
+                }
+                None => Offset::Beginning,
+            };
             assignment.add_partition_offset(topic, partition, offset)?;
         }
         self.consumer.assign(&assignment)?;
         Ok(())
-    }
-
-    /// Where to resume a partition, checked against what the broker still holds.
-    fn start_offset(&self, partition: i32, stored: Option<i64>) -> Offset {
-        let Some(stored) = stored else { return Offset::Beginning };
-        let topic = &self.config.topic;
-        match self.consumer.fetch_watermarks(topic, partition, METADATA_TIMEOUT) {
-            Ok((_, high)) if stored > high => {
-                error!(
-                    topic = %topic, partition, checkpoint = stored, high_watermark = high,
-                    "checkpoint is beyond the end of the partition (was the topic recreated?); \
-                     replaying the partition from its beginning, already indexed events are skipped by event id"
-                );
-                Offset::Beginning
-            }
-            Ok((low, _)) if stored < low => {
-                warn!(
-                    topic = %topic, partition, checkpoint = stored, low_watermark = low,
-                    "records before the low watermark were deleted by retention before they were indexed"
-                );
-                Offset::Beginning
-            }
-            Ok(_) => Offset::Offset(stored),
-            Err(err) => {
-                warn!(topic = %topic, partition, error = %err, "cannot read watermarks; resuming at the checkpoint");
-                Offset::Offset(stored)
-            }
-        }
     }
 
     /// Commits if anything changed. On failure, rolls back and re-reads from the
@@ -207,7 +230,9 @@ impl Session<'_> {
             Ok(committed) => {
                 IndexerStats::bump(&self.stats.commits);
                 self.stats.commit_failing.store(false, Ordering::Relaxed);
-                self.stats.last_commit_unix_ms.store(unix_ms_now(), Ordering::Relaxed);
+                self.stats
+                    .last_commit_unix_ms
+                    .store(unix_ms_now(), Ordering::Relaxed);
                 debug!(records = committed.records, calls = committed.calls, took = ?committed.duration, "committed");
                 self.commit_group_offsets();
                 true
@@ -226,7 +251,9 @@ impl Session<'_> {
     fn rewind(&mut self) {
         match self.writer.rollback() {
             Ok(checkpoint) => {
-                if let Err(err) = self.assign(&self.owned, &checkpoint) {
+                self.resume.clear();
+                let owned = self.owned.clone();
+                if let Err(err) = self.assign(&owned, &checkpoint) {
                     error!(error = %err, "cannot rewind the consumer; it will be re-assigned");
                     self.owned.clear();
                 }
@@ -254,12 +281,68 @@ impl Session<'_> {
     }
 }
 
+/// Verifies that a resumed partition restarts exactly at its checkpoint. Returns
+/// false when the message must be dropped because the partition was re-positioned.
+///
+/// Two brokers' behaviours are handled here. If the checkpoint is out of the
+/// partition's range (topic recreated, retention), librdkafka restarts from the
+/// earliest offset: that is logged, and already indexed events are skipped by id.
+/// If the broker answers a fetch from the middle of a record batch with the *next*
+/// batch (tansu does), records would be skipped: the partition is re-read from a bit
+/// earlier instead, and the records before the checkpoint are skipped as duplicates.
+fn check_resume(
+    resume: &mut HashMap<i32, Resume>,
+    consumer: &BaseConsumer,
+    topic: &str,
+    owned: &mut Vec<i32>,
+    message: &BorrowedMessage<'_>,
+) -> bool {
+    let (partition, offset) = (message.partition(), message.offset());
+    let Some(state) = resume.get_mut(&partition) else {
+        return true;
+    };
+    let expected = state.expected;
+    if offset == expected {
+        resume.remove(&partition);
+    } else if offset < expected {
+        if state.lookback == 0 && !state.seen_before {
+            error!(
+                topic = %topic, partition, checkpoint = expected, restarted_at = offset,
+                "checkpoint is out of the partition's range (topic recreated, or retention deleted \
+                 records before they were indexed); replaying, already indexed events are skipped by event id"
+            );
+            resume.remove(&partition);
+        } else {
+            state.seen_before = true;
+        }
+    } else if state.seen_before || state.lookback >= MAX_LOOKBACK {
+        warn!(topic = %topic, partition, from = expected, to = offset, "offsets absent on the broker");
+        resume.remove(&partition);
+    } else {
+        state.lookback = (state.lookback * 16).max(1024);
+        let from = (expected - state.lookback).max(0);
+        debug!(
+            partition,
+            expected,
+            got = offset,
+            from,
+            "broker skipped past the checkpoint; re-reading from earlier"
+        );
+        if let Err(err) = consumer.seek(topic, partition, Offset::Offset(from), METADATA_TIMEOUT) {
+            warn!(error = %err, partition, "seek failed; re-assigning");
+            owned.clear();
+        }
+        return false;
+    }
+    true
+}
+
 /// Handles one record: index it, or count (and dead-letter) it; then move past it.
 fn handle(
-writer: &mut IndexWriter,
-dead_letters: &mut Option<DeadLetters>,
-stats: &IndexerStats,
-message: &BorrowedMessage<'_>,
+    writer: &mut IndexWriter,
+    dead_letters: &mut Option<DeadLetters>,
+    stats: &IndexerStats,
+    message: &BorrowedMessage<'_>,
 ) -> Result<(), IndexerError> {
     let payload = message.payload().unwrap_or_default();
     match decode_event(payload) {
@@ -310,18 +393,36 @@ impl DeadLetters {
     fn new(kafka: &ClientConfig, topic: &str) -> Result<DeadLetters, KafkaError> {
         let mut config = kafka.clone();
         config.set("enable.idempotence", "true");
-        Ok(DeadLetters { producer: config.create()?, topic: topic.to_owned(), pending: Vec::new() })
+        Ok(DeadLetters {
+            producer: config.create()?,
+            topic: topic.to_owned(),
+            pending: Vec::new(),
+        })
     }
 
     fn send(&mut self, message: &BorrowedMessage<'_>, reason: &str) {
         let partition = message.partition().to_string();
         let offset = message.offset().to_string();
         let headers = OwnedHeaders::new()
-            .insert(Header { key: "pivotlog.source.topic", value: Some(message.topic()) })
-            .insert(Header { key: "pivotlog.source.partition", value: Some(&partition) })
-            .insert(Header { key: "pivotlog.source.offset", value: Some(&offset) })
-            .insert(Header { key: "pivotlog.error", value: Some(reason) });
-        let mut record = FutureRecord::to(&self.topic).payload(message.payload().unwrap_or_default()).headers(headers);
+            .insert(Header {
+                key: "pivotlog.source.topic",
+                value: Some(message.topic()),
+            })
+            .insert(Header {
+                key: "pivotlog.source.partition",
+                value: Some(&partition),
+            })
+            .insert(Header {
+                key: "pivotlog.source.offset",
+                value: Some(&offset),
+            })
+            .insert(Header {
+                key: "pivotlog.error",
+                value: Some(reason),
+            });
+        let mut record = FutureRecord::to(&self.topic)
+            .payload(message.payload().unwrap_or_default())
+            .headers(headers);
         if let Some(key) = message.key() {
             record = record.key(key);
         }
@@ -348,5 +449,7 @@ impl DeadLetters {
 }
 
 fn unix_ms_now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
 }

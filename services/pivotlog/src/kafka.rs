@@ -59,6 +59,9 @@ mod tests {
             ("PIVOTLOG_KAFKA_SASL_MECHANISM".to_owned(), "PLAIN".to_owned()),
             ("PIVOTLOG_TOPIC".to_owned(), "x".to_owned()),
         ];
-        assert_eq!(properties_from_env(env.into_iter()), [("sasl.mechanism".to_owned(), "PLAIN".to_owned())]);
+        assert_eq!(
+            properties_from_env(env.into_iter()),
+            [("sasl.mechanism".to_owned(), "PLAIN".to_owned())]
+        );
     }
 }

@@ -11,7 +11,11 @@ mod kafka;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "pivotlog", version, about = "Kazoo Pivot debug logs: Kafka in, tantivy index, Crossbar-compatible API out")]
+#[command(
+    name = "pivotlog",
+    version,
+    about = "Kazoo Pivot debug logs: Kafka in, tantivy index, Crossbar-compatible API out"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -25,6 +29,10 @@ enum Command {
     Simulate(cmd::simulate::Args),
     /// Consume the topic into the on-disk index, exactly once.
     Indexer(cmd::indexer::Args),
+    /// Serve the authenticated, Crossbar-compatible debug API from the index.
+    Query(cmd::query::Args),
+    /// Broker (embedded by default), indexer and API in one process: the quick start.
+    Standalone(cmd::standalone::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -36,6 +44,8 @@ fn main() -> std::process::ExitCode {
             Command::Publish(args) => cmd::publish::run(args).await,
             Command::Simulate(args) => cmd::simulate::run(args).await,
             Command::Indexer(args) => cmd::indexer::run(args).await,
+            Command::Query(args) => cmd::query::run(args).await,
+            Command::Standalone(args) => cmd::standalone::run(args).await,
         }
     });
     match outcome {
@@ -55,8 +65,12 @@ fn init_logging() {
     let filter = std::env::var("PIVOTLOG_LOG")
         .ok()
         .map(EnvFilter::new)
-        .unwrap_or_else(|| EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,librdkafka=warn")));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+        .unwrap_or_else(|| {
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,librdkafka=warn"))
+        });
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if std::env::var("PIVOTLOG_LOG_FORMAT").as_deref() == Ok("json") {
         builder.json().init();
     } else {

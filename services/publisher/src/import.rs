@@ -94,6 +94,9 @@ mod tests {
     fn bad_lines_say_why() {
         assert!(parse_line("{").unwrap_err().starts_with("invalid JSON"));
         assert_eq!(parse_line("[]").unwrap_err(), "not a JSON object");
-        assert_eq!(parse_line("{\"_id\":\"x\"}").unwrap_err(), "missing field `iteration`");
+        assert_eq!(
+            parse_line("{\"_id\":\"x\"}").unwrap_err(),
+            "missing field `iteration`"
+        );
     }
 }

@@ -52,7 +52,11 @@ impl<T> EventProducer<T> {
             config.set("linger.ms", "5");
         }
         let producer = config.create().map_err(PublishError::Client)?;
-        Ok(EventProducer { producer, topic: topic.to_owned(), in_flight: VecDeque::new() })
+        Ok(EventProducer {
+            producer,
+            topic: topic.to_owned(),
+            in_flight: VecDeque::new(),
+        })
     }
 
     /// Enqueues one event. Returns the confirmations that completed meanwhile, oldest first.
@@ -60,7 +64,9 @@ impl<T> EventProducer<T> {
         let payload = event.encode_to_vec();
         let mut completed = Vec::new();
         loop {
-            let record = FutureRecord::to(&self.topic).key(event.kafka_key()).payload(&payload);
+            let record = FutureRecord::to(&self.topic)
+                .key(event.kafka_key())
+                .payload(&payload);
             match self.producer.send_result(record) {
                 Ok(delivery) => {
                     self.in_flight.push_back((tag, delivery));
@@ -97,7 +103,10 @@ impl<T> EventProducer<T> {
 
 async fn confirm<T>((tag, delivery): (T, DeliveryFuture)) -> (T, Result<Delivered, PublishError>) {
     let outcome = match delivery.await {
-        Ok(Ok(delivery)) => Ok(Delivered { partition: delivery.partition, offset: delivery.offset }),
+        Ok(Ok(delivery)) => Ok(Delivered {
+            partition: delivery.partition,
+            offset: delivery.offset,
+        }),
         Ok(Err((err, _))) => Err(PublishError::Delivery(err)),
         Err(_) => Err(PublishError::Cancelled),
     };

@@ -30,7 +30,12 @@ pub struct Traffic {
 
 impl Traffic {
     pub fn new(simulator: Simulator, plan: TrafficPlan) -> Traffic {
-        Traffic { simulator, plan, started: Instant::now(), records: 0 }
+        Traffic {
+            simulator,
+            plan,
+            started: Instant::now(),
+            records: 0,
+        }
     }
 
     pub fn simulator(&self) -> &Simulator {
@@ -59,10 +64,16 @@ impl Traffic {
     fn clock(&self) -> i64 {
         match self.plan.start_unix_ms {
             Some(start) => {
-                let per_record_ms = self.plan.rate.filter(|rate| *rate > 0.0).map_or(7.0, |rate| 1000.0 / rate);
+                let per_record_ms = self
+                    .plan
+                    .rate
+                    .filter(|rate| *rate > 0.0)
+                    .map_or(7.0, |rate| 1000.0 / rate);
                 start + (self.records as f64 * per_record_ms) as i64
             }
-            None => SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64),
+            None => SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as i64),
         }
     }
 }

@@ -33,12 +33,17 @@ pub struct Principal {
 pub enum AuthConfigError {
     #[error("cannot read {path}: {source}")]
     Read { path: String, source: std::io::Error },
-    #[error("{path} is not a JSON object of token -> {{account_id, descendants, superduper_admin}}: {source}")]
+    #[error(
+        "{path} is not a JSON object of token -> {{account_id, descendants, superduper_admin}}: {source}"
+    )]
     TokenFile { path: String, source: serde_json::Error },
     #[error("{path} holds an empty token or account id")]
     EmptyToken { path: String },
     #[error("{path} is not an RSA public key in PEM: {source}")]
-    PublicKey { path: String, source: jsonwebtoken::errors::Error },
+    PublicKey {
+        path: String,
+        source: jsonwebtoken::errors::Error,
+    },
 }
 
 /// Why a token was refused (the message never includes the token).
@@ -68,9 +73,15 @@ impl Authenticator {
     /// Adds the tokens of a token file (JSON object: token -> principal).
     pub fn with_token_file(mut self, path: &Path) -> Result<Authenticator, AuthConfigError> {
         let display = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| AuthConfigError::Read { path: display.clone(), source })?;
-        let tokens: HashMap<String, Principal> = serde_json::from_str(&text)
-            .map_err(|source| AuthConfigError::TokenFile { path: display.clone(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| AuthConfigError::Read {
+            path: display.clone(),
+            source,
+        })?;
+        let tokens: HashMap<String, Principal> =
+            serde_json::from_str(&text).map_err(|source| AuthConfigError::TokenFile {
+                path: display.clone(),
+                source,
+            })?;
         for (token, principal) in tokens {
             if token.is_empty() || principal.account_id.is_empty() {
                 return Err(AuthConfigError::EmptyToken { path: display });
@@ -86,9 +97,15 @@ impl Authenticator {
     }
 
     /// Accepts Kazoo RS256 JWTs signed by the key in `pem`.
-    pub fn with_jwt_public_key_pem(mut self, pem: &[u8], path: &str) -> Result<Authenticator, AuthConfigError> {
-        let key = DecodingKey::from_rsa_pem(pem)
-            .map_err(|source| AuthConfigError::PublicKey { path: path.to_owned(), source })?;
+    pub fn with_jwt_public_key_pem(
+        mut self,
+        pem: &[u8],
+        path: &str,
+    ) -> Result<Authenticator, AuthConfigError> {
+        let key = DecodingKey::from_rsa_pem(pem).map_err(|source| AuthConfigError::PublicKey {
+            path: path.to_owned(),
+            source,
+        })?;
         let mut validation = Validation::new(Algorithm::RS256);
         validation.leeway = JWT_LEEWAY_SECONDS;
         validation.set_required_spec_claims(&["exp"]);
@@ -98,7 +115,10 @@ impl Authenticator {
 
     pub fn with_jwt_public_key_file(self, path: &Path) -> Result<Authenticator, AuthConfigError> {
         let display = path.display().to_string();
-        let pem = std::fs::read(path).map_err(|source| AuthConfigError::Read { path: display.clone(), source })?;
+        let pem = std::fs::read(path).map_err(|source| AuthConfigError::Read {
+            path: display.clone(),
+            source,
+        })?;
         self.with_jwt_public_key_pem(&pem, &display)
     }
 
@@ -119,7 +139,9 @@ impl Authenticator {
         if let Some(principal) = found {
             return Ok(principal.clone());
         }
-        let Some((key, validation)) = &self.jwt else { return Err(AuthError::Invalid) };
+        let Some((key, validation)) = &self.jwt else {
+            return Err(AuthError::Invalid);
+        };
         match jsonwebtoken::decode::<JwtClaims>(token, key, validation) {
             Ok(data) if !data.claims.account_id.is_empty() => Ok(Principal {
                 account_id: data.claims.account_id,
@@ -127,7 +149,9 @@ impl Authenticator {
                 superduper_admin: false,
             }),
             Ok(_) => Err(AuthError::Invalid),
-            Err(err) if matches!(err.kind(), jsonwebtoken::errors::ErrorKind::ExpiredSignature) => Err(AuthError::Expired),
+            Err(err) if matches!(err.kind(), jsonwebtoken::errors::ErrorKind::ExpiredSignature) => {
+                Err(AuthError::Expired)
+            }
             Err(_) => Err(AuthError::Invalid),
         }
     }

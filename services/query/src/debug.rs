@@ -30,7 +30,10 @@ pub async fn list_calls(
     let params = Params::parse(query.as_deref()).map_err(fail)?;
     let page_size = params.page_size().map_err(fail)?;
     let ascending = params.ascending(false).map_err(fail)?;
-    let (from, to) = params.time_range(unix_ms_now(), false).map_err(fail)?.expect("the range has defaults");
+    let (from, to) = params
+        .time_range(unix_ms_now(), false)
+        .map_err(fail)?
+        .expect("the range has defaults");
     let start = params.start_key::<CallCursor>().map_err(fail)?;
     let request = ListCalls {
         account_id,
@@ -51,7 +54,11 @@ pub async fn list_calls(
         start_key: start.map(|(raw, _)| raw),
         next_start_key: page.next.as_ref().map(encode_key),
     });
-    Ok(Success { context, data, paging })
+    Ok(Success {
+        context,
+        data,
+        paging,
+    })
 }
 
 /// Where a detail page starts: the first record's event id.
@@ -78,7 +85,9 @@ pub async fn call_records(
 
     let mut records = find_call(index, &account_id, &id).map_err(fail)?;
     // The debug_id names the call by its first record, whatever the filters keep.
-    let call_debug_id = records.first().map(|first| debug_id(&first.call_id, first.created_unix_ms));
+    let call_debug_id = records
+        .first()
+        .map(|first| debug_id(&first.call_id, first.created_unix_ms));
     if let Some((from, to)) = range {
         records.retain(|record| (from..=to).contains(&record.created_unix_ms));
     }
@@ -86,19 +95,38 @@ pub async fn call_records(
         records.reverse();
     }
     let first = match &start {
-        Some((_, key)) => records.iter().position(|record| record.event_id == key.event_id).ok_or_else(|| {
-            fail(ApiError::invalid_parameter("start_key", "not_found", "start_key is not a record of this call".into(), ""))
-        })?,
+        Some((_, key)) => records
+            .iter()
+            .position(|record| record.event_id == key.event_id)
+            .ok_or_else(|| {
+                fail(ApiError::invalid_parameter(
+                    "start_key",
+                    "not_found",
+                    "start_key is not a record of this call".into(),
+                    "",
+                ))
+            })?,
         None => 0,
     };
     let end = page_size.map_or(records.len(), |size| (first + size).min(records.len()));
     let call_debug_id = call_debug_id.unwrap_or_default();
-    let data = records[first..end].iter().map(|record| detail_item(record, &call_debug_id)).collect();
+    let data = records[first..end]
+        .iter()
+        .map(|record| detail_item(record, &call_debug_id))
+        .collect();
     let paging = page_size.map(|_| Paging {
         start_key: start.map(|(raw, _)| raw),
-        next_start_key: records.get(end).map(|next| encode_key(&RecordKey { event_id: next.event_id.clone() })),
+        next_start_key: records.get(end).map(|next| {
+            encode_key(&RecordKey {
+                event_id: next.event_id.clone(),
+            })
+        }),
     });
-    Ok(Success { context, data, paging })
+    Ok(Success {
+        context,
+        data,
+        paging,
+    })
 }
 
 /// The records of `id` as a call id, else as a `debug_id` (`YYYYMM-call_id`). Trying
@@ -119,13 +147,21 @@ fn parse_debug_id(id: &str) -> Option<&str> {
     let (prefix, call_id) = id.split_at_checked(6)?;
     let call_id = call_id.strip_prefix('-')?;
     let month: u32 = prefix.get(4..)?.parse().ok()?;
-    let valid = prefix.bytes().all(|b| b.is_ascii_digit()) && (1..=12).contains(&month) && !call_id.is_empty();
+    let valid =
+        prefix.bytes().all(|b| b.is_ascii_digit()) && (1..=12).contains(&month) && !call_id.is_empty();
     valid.then_some(call_id)
 }
 
 /// Authenticates the caller and checks it may read `account_id`.
-fn authorize<'a>(state: &'a AppState, context: &RequestContext, account_id: &str) -> Result<&'a PivotIndex, ApiError> {
-    let principal = state.auth.authenticate(context.auth_token.as_deref()).map_err(ApiError::Unauthorized)?;
+fn authorize<'a>(
+    state: &'a AppState,
+    context: &RequestContext,
+    account_id: &str,
+) -> Result<&'a PivotIndex, ApiError> {
+    let principal = state
+        .auth
+        .authenticate(context.auth_token.as_deref())
+        .map_err(ApiError::Unauthorized)?;
     let index = state.index()?;
     if !is_account_id(account_id) {
         return Err(ApiError::invalid_parameter(
@@ -143,18 +179,29 @@ fn authorize<'a>(state: &'a AppState, context: &RequestContext, account_id: &str
 }
 
 fn is_account_id(text: &str) -> bool {
-    text.len() == 32 && text.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    text.len() == 32
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 fn bad_path(rejection: PathRejection) -> ApiError {
-    ApiError::invalid_parameter("path", "encoding", format!("the URL path cannot be decoded: {rejection}"), "")
+    ApiError::invalid_parameter(
+        "path",
+        "encoding",
+        format!("the URL path cannot be decoded: {rejection}"),
+        "",
+    )
 }
 
 /// A listing item: Kazoo's fields first, then what Kazoo lacks.
 fn listing_item(call: &CallSummary) -> Value {
     let mut item = Map::new();
     item.insert("call_id".into(), call.call_id.clone().into());
-    item.insert("created".into(), unix_ms_to_gregorian_s(call.first_created_ms).into());
+    item.insert(
+        "created".into(),
+        unix_ms_to_gregorian_s(call.first_created_ms).into(),
+    );
     item.insert("iteration".into(), 1.into());
     item.insert("node".into(), call.node.clone().into());
     if let Some(uri) = &call.uri {
@@ -165,13 +212,19 @@ fn listing_item(call: &CallSummary) -> Value {
     }
     item.insert("has_schema_errors".into(), call.has_schema_errors.into());
     item.insert("has_json_errors".into(), call.has_json_errors.into());
-    item.insert("debug_id".into(), debug_id(&call.call_id, call.first_created_ms).into());
+    item.insert(
+        "debug_id".into(),
+        debug_id(&call.call_id, call.first_created_ms).into(),
+    );
     item.insert("iterations".into(), call.iterations.into());
     item.insert("records".into(), call.records.into());
     if let Some(status) = call.last_status_code {
         item.insert("last_status_code".into(), status.to_string().into());
     }
-    item.insert("last_created".into(), unix_ms_to_gregorian_s(call.last_created_ms).into());
+    item.insert(
+        "last_created".into(),
+        unix_ms_to_gregorian_s(call.last_created_ms).into(),
+    );
     Value::Object(item)
 }
 
@@ -182,7 +235,10 @@ fn detail_item(record: &DebugEvent, call_debug_id: &str) -> Value {
     item.insert("id".into(), record.event_id.clone().into());
     item.insert("call_id".into(), record.call_id.clone().into());
     item.insert("iteration".into(), record.iteration.into());
-    item.insert("created".into(), unix_ms_to_gregorian_s(record.created_unix_ms).into());
+    item.insert(
+        "created".into(),
+        unix_ms_to_gregorian_s(record.created_unix_ms).into(),
+    );
     item.insert("node".into(), record.node.clone().into());
     item.insert("debug_id".into(), call_debug_id.into());
     if let Some(fields) = record.record.as_ref() {

@@ -48,7 +48,10 @@ impl RequestContext {
                     .find(|(name, _)| name == "auth_token")
                     .map(|(_, value)| value.into_owned())
             });
-        RequestContext { request_id, auth_token }
+        RequestContext {
+            request_id,
+            auth_token,
+        }
     }
 
     fn base(&self) -> Map<String, Value> {
@@ -59,7 +62,10 @@ impl RequestContext {
         }
         envelope.insert("node".into(), node_id().into());
         envelope.insert("version".into(), env!("CARGO_PKG_VERSION").into());
-        envelope.insert("timestamp".into(), pivotlog_proto::time::iso8601_utc(unix_ms_now()).into());
+        envelope.insert(
+            "timestamp".into(),
+            pivotlog_proto::time::iso8601_utc(unix_ms_now()).into(),
+        );
         envelope
     }
 
@@ -112,7 +118,9 @@ impl ApiError {
         match self {
             ApiError::Unauthorized(reason) => json!({"message": reason.to_string()}),
             ApiError::Validation(data) => data.clone(),
-            ApiError::RangeNotSatisfiable(message) | ApiError::NotReady(message) => json!({"message": message}),
+            ApiError::RangeNotSatisfiable(message) | ApiError::NotReady(message) => {
+                json!({"message": message})
+            }
             // Details of internal failures go to the log, not to the client.
             _ => json!({}),
         }
@@ -124,7 +132,10 @@ impl ApiError {
     }
 
     pub fn with(self, context: &RequestContext) -> Failure {
-        Failure { context: context.clone(), error: self }
+        Failure {
+            context: context.clone(),
+            error: self,
+        }
     }
 }
 
@@ -223,5 +234,7 @@ fn random_request_id() -> String {
 }
 
 pub fn unix_ms_now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
 }

@@ -52,7 +52,11 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(auth: Authenticator) -> AppState {
-        AppState { index: Arc::new(OnceLock::new()), auth: Arc::new(auth), readiness: None }
+        AppState {
+            index: Arc::new(OnceLock::new()),
+            auth: Arc::new(auth),
+            readiness: None,
+        }
     }
 
     /// Serves `index` from now on (`/readyz` turns ready).
@@ -71,14 +75,19 @@ impl AppState {
     }
 
     fn index(&self) -> Result<&PivotIndex, ApiError> {
-        self.index.get().ok_or(ApiError::NotReady("the index is not open yet".into()))
+        self.index
+            .get()
+            .ok_or(ApiError::NotReady("the index is not open yet".into()))
     }
 }
 
 /// The whole HTTP service.
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
-        .route("/v2/accounts/{account_id}/pivot/debug", get(debug::list_calls).fallback(envelope::method_not_allowed))
+        .route(
+            "/v2/accounts/{account_id}/pivot/debug",
+            get(debug::list_calls).fallback(envelope::method_not_allowed),
+        )
         .route(
             "/v2/accounts/{account_id}/pivot/debug/{id}",
             get(debug::call_records).fallback(envelope::method_not_allowed),
@@ -89,7 +98,10 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/openapi.yaml", get(openapi))
         .fallback(envelope::not_found)
-        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, REQUEST_TIMEOUT))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            REQUEST_TIMEOUT,
+        ))
         .with_state(state)
 }
 
@@ -99,7 +111,9 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
 /// Reloads the index reader on an interval, for a query process that does not share
@@ -121,15 +135,19 @@ async fn healthz() -> impl IntoResponse {
 }
 
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
-    let outcome = state.index().map_err(|err| err.to_string()).and_then(|_| match &state.readiness {
-        Some(check) => check(),
-        None => Ok(()),
-    });
+    let outcome = state
+        .index()
+        .map_err(|err| err.to_string())
+        .and_then(|_| match &state.readiness {
+            Some(check) => check(),
+            None => Ok(()),
+        });
     match outcome {
         Ok(()) => (StatusCode::OK, Json(serde_json::json!({"status": "ready"}))),
-        Err(reason) => {
-            (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({"status": "not ready", "reason": reason})))
-        }
+        Err(reason) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(serde_json::json!({"status": "not ready", "reason": reason})),
+        ),
     }
 }
 

@@ -24,8 +24,15 @@ const MAX_START_KEY_LEN: usize = 2048;
 
 /// Crossbar parameters this API does not implement; refusing them beats ignoring a
 /// filter and answering with unfiltered data.
-const UNSUPPORTED_PREFIXES: [&str; 7] =
-    ["filter_", "has_key", "key_missing", "has_value", "value_missing", "modified_from", "modified_to"];
+const UNSUPPORTED_PREFIXES: [&str; 7] = [
+    "filter_",
+    "has_key",
+    "key_missing",
+    "has_value",
+    "value_missing",
+    "modified_from",
+    "modified_to",
+];
 
 pub struct Params(HashMap<String, String>);
 
@@ -42,7 +49,12 @@ impl Params {
                 ));
             }
             if params.insert(name.to_string(), value.to_string()).is_some() {
-                return Err(ApiError::invalid_parameter(&name, "repeated", format!("{name} is given more than once"), ""));
+                return Err(ApiError::invalid_parameter(
+                    &name,
+                    "repeated",
+                    format!("{name} is given more than once"),
+                    "",
+                ));
             }
         }
         Ok(Params(params))
@@ -57,9 +69,12 @@ impl Params {
             None => Ok(None),
             Some("true") => Ok(Some(true)),
             Some("false") => Ok(Some(false)),
-            Some(other) => {
-                Err(ApiError::invalid_parameter(name, "type", format!("{name} must be true or false"), other))
-            }
+            Some(other) => Err(ApiError::invalid_parameter(
+                name,
+                "type",
+                format!("{name} must be true or false"),
+                other,
+            )),
         }
     }
 
@@ -111,7 +126,10 @@ impl Params {
         let to = to.unwrap_or_else(|| unix_ms_to_gregorian_s(now_ms));
         let from = from.unwrap_or(to - MAX_RANGE_S);
         if to < from {
-            return Err(date_range(format!("created_to {to} is prior to created_from {from}"), to));
+            return Err(date_range(
+                format!("created_to {to} is prior to created_from {from}"),
+                to,
+            ));
         }
         if to - from > MAX_RANGE_S {
             return Err(date_range(
@@ -120,14 +138,21 @@ impl Params {
             ));
         }
         // `to` is a whole second: include every millisecond of it.
-        Ok(Some((gregorian_s_to_unix_ms(from), gregorian_s_to_unix_ms(to) + 999)))
+        Ok(Some((
+            gregorian_s_to_unix_ms(from),
+            gregorian_s_to_unix_ms(to) + 999,
+        )))
     }
 
     fn gregorian(&self, name: &str) -> Result<Option<i64>, ApiError> {
-        let Some(text) = self.get(name) else { return Ok(None) };
+        let Some(text) = self.get(name) else {
+            return Ok(None);
+        };
         match text.parse::<i64>() {
             // Before 1970 or after year 9999 is no debug record's time.
-            Ok(seconds) if (pivotlog_proto::time::UNIX_EPOCH_IN_GREGORIAN_S..=315_537_897_599).contains(&seconds) => {
+            Ok(seconds)
+                if (pivotlog_proto::time::UNIX_EPOCH_IN_GREGORIAN_S..=315_537_897_599).contains(&seconds) =>
+            {
                 Ok(Some(seconds))
             }
             _ => Err(ApiError::invalid_parameter(
@@ -141,9 +166,17 @@ impl Params {
 
     /// The decoded `start_key`, and its raw text (echoed in the envelope).
     pub fn start_key<T: DeserializeOwned>(&self) -> Result<Option<(String, T)>, ApiError> {
-        let Some(text) = self.get("start_key") else { return Ok(None) };
-        let invalid =
-            || ApiError::invalid_parameter("start_key", "type", "start_key is not a key this API issued".into(), text);
+        let Some(text) = self.get("start_key") else {
+            return Ok(None);
+        };
+        let invalid = || {
+            ApiError::invalid_parameter(
+                "start_key",
+                "type",
+                "start_key is not a key this API issued".into(),
+                text,
+            )
+        };
         if text.len() > MAX_START_KEY_LEN {
             return Err(invalid());
         }
@@ -186,7 +219,9 @@ mod tests {
     #[test]
     fn bad_values_are_400s_that_name_the_parameter() {
         for query in ["page_size=0", "page_size=abc", "page_size=1001", "page_size=-1"] {
-            assert!(matches!(params(query).page_size(), Err(ApiError::Validation(data)) if data.get("page_size").is_some()));
+            assert!(
+                matches!(params(query).page_size(), Err(ApiError::Validation(data)) if data.get("page_size").is_some())
+            );
         }
         assert!(params("ascending=yes").ascending(false).is_err());
         assert!(params("ascending=true&descending=true").ascending(false).is_err());
@@ -199,13 +234,17 @@ mod tests {
 
     #[test]
     fn date_range_errors_match_kazoo() {
-        let err = params("created_from=63877472674&created_to=63877472000").time_range(0, false).unwrap_err();
+        let err = params("created_from=63877472674&created_to=63877472000")
+            .time_range(0, false)
+            .unwrap_err();
         let ApiError::Validation(data) = err else { panic!() };
         assert_eq!(
             data["created_from"]["date_range"]["message"],
             "created_to 63877472000 is prior to created_from 63877472674"
         );
-        let err = params("created_from=63877000000&created_to=63877472674").time_range(0, false).unwrap_err();
+        let err = params("created_from=63877000000&created_to=63877472674")
+            .time_range(0, false)
+            .unwrap_err();
         let ApiError::Validation(data) = err else { panic!() };
         assert_eq!(
             data["created_from"]["date_range"]["message"],
@@ -217,7 +256,8 @@ mod tests {
     #[test]
     fn keys_round_trip() {
         let key = encode_key(&("a", 1));
-        let (raw, back): (String, (String, i32)) = params(&format!("start_key={key}")).start_key().unwrap().unwrap();
+        let (raw, back): (String, (String, i32)) =
+            params(&format!("start_key={key}")).start_key().unwrap().unwrap();
         assert_eq!(raw, key);
         assert_eq!(back, ("a".to_owned(), 1));
     }

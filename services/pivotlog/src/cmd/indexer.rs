@@ -49,7 +49,10 @@ pub struct IndexingArgs {
 
 impl IndexingArgs {
     pub fn indexer_config(&self, topic: &str) -> IndexerConfig {
-        let mut writer = WriterConfig { memory_budget_bytes: self.writer_memory_mb << 20, ..Default::default() };
+        let mut writer = WriterConfig {
+            memory_budget_bytes: self.writer_memory_mb << 20,
+            ..Default::default()
+        };
         if let Some(threads) = self.writer_threads {
             writer.num_threads = threads;
         }
@@ -86,7 +89,11 @@ impl RunningIndexer {
                 .spawn(move || pivotlog_indexer::run(&index, &kafka, &config, &stats, &shutdown))
                 .expect("cannot spawn the indexer thread")
         };
-        RunningIndexer { stats, shutdown, thread }
+        RunningIndexer {
+            stats,
+            shutdown,
+            thread,
+        }
     }
 
     pub fn is_finished(&self) -> bool {

@@ -2,7 +2,9 @@
 
 pub mod indexer;
 pub mod publish;
+pub mod query;
 pub mod simulate;
+pub mod standalone;
 
 /// Resolves on SIGTERM or Ctrl-C.
 pub async fn shutdown_signal() {

@@ -24,7 +24,8 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut producer = EventProducer::new(&args.kafka.client_config(), &args.kafka.topic)?;
     let report = match args.file.as_deref().filter(|path| path.as_os_str() != "-") {
         Some(path) => {
-            let file = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+            let file =
+                std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
             publish_ndjson(BufReader::new(file), &mut producer, print_problem).await
         }
         None => publish_ndjson(std::io::stdin().lock(), &mut producer, print_problem).await,
@@ -36,7 +37,11 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         report.malformed.len(),
         report.undelivered.len()
     );
-    Ok(if report.is_complete() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if report.is_complete() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 fn print_problem(line: u64, reason: &str) {

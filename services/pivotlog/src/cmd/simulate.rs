@@ -53,7 +53,11 @@ impl TrafficArgs {
             accounts: self.accounts,
             median_body_bytes: self.median_body_bytes,
         });
-        let plan = TrafficPlan { records: self.count, rate: self.rate, start_unix_ms: self.start_unix_ms };
+        let plan = TrafficPlan {
+            records: self.count,
+            rate: self.rate,
+            start_unix_ms: self.start_unix_ms,
+        };
         Traffic::new(simulator, plan)
     }
 }
@@ -74,7 +78,11 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut producer = EventProducer::new(&args.kafka.client_config(), &args.kafka.topic)?;
     let (delivered, failed) = produce(&mut traffic, &mut producer).await?;
     eprintln!("simulated {delivered} records delivered, {failed} failed");
-    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 /// Produces the traffic until its count is reached; returns (delivered, failed).
@@ -94,7 +102,8 @@ pub async fn produce(traffic: &mut Traffic, producer: &mut EventProducer<()>) ->
     while let Some(call) = traffic.next_call().await {
         for doc in call {
             // The simulator writes what Kazoo writes; a failure here is a simulator bug.
-            let event = event_from_doc(&doc).map_err(|err| anyhow::anyhow!("simulated document rejected: {err}"))?;
+            let event =
+                event_from_doc(&doc).map_err(|err| anyhow::anyhow!("simulated document rejected: {err}"))?;
             tally(producer.send(&event, ()).await);
         }
     }

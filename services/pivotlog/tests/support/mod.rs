@@ -10,13 +10,20 @@ use std::time::{Duration, Instant};
 pub fn wait_until(what: &str, timeout: Duration, mut condition: impl FnMut() -> bool) {
     let deadline = Instant::now() + timeout;
     while !condition() {
-        assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
 
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// The tansu binary: `$TANSU`, then `.tools/bin/tansu` in the workspace, then `PATH`.
@@ -52,7 +59,13 @@ impl Broker {
     pub fn start_on(port: u16, storage: String) -> Broker {
         let url = format!("tcp://127.0.0.1:{port}");
         let child = Command::new(tansu())
-            .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url])
+            .args([
+                "broker",
+                "--listener-url",
+                &url,
+                "--advertised-listener-url",
+                &url,
+            ])
             .args(["--storage-engine", &storage])
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
@@ -76,7 +89,11 @@ impl Broker {
             .args(["--broker", &format!("tcp://127.0.0.1:{}", self.port)])
             .output()
             .expect("cannot run tansu topic create");
-        assert!(output.status.success(), "topic create failed: {}", String::from_utf8_lossy(&output.stderr));
+        assert!(
+            output.status.success(),
+            "topic create failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
     }
 
     /// Stops the broker (SIGKILL) and returns its port and storage, to restart it.
@@ -97,7 +114,11 @@ impl Drop for Broker {
 /// `pivotlog` with `args`, talking to `broker`.
 pub fn pivotlog(broker: &Broker, topic: &str) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_pivotlog"));
-    command.env("PIVOTLOG_BROKERS", broker.address()).env("PIVOTLOG_TOPIC", topic).env("RUST_LOG", "warn");
+    let log = std::env::var("PIVOTLOG_TEST_LOG").unwrap_or_else(|_| "warn".into());
+    command
+        .env("PIVOTLOG_BROKERS", broker.address())
+        .env("PIVOTLOG_TOPIC", topic)
+        .env("RUST_LOG", log);
     command
 }
 
@@ -127,7 +148,10 @@ impl Process {
 
     /// SIGTERM, then wait for a clean exit.
     pub fn terminate(mut self) -> std::process::ExitStatus {
-        let status = Command::new("kill").args(["-TERM", &self.0.id().to_string()]).status().unwrap();
+        let status = Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status()
+            .unwrap();
         assert!(status.success());
         let status = self.0.wait().unwrap();
         std::mem::forget(self);
@@ -143,7 +167,9 @@ impl Drop for Process {
 
 /// Opens the index an indexer writes, once it exists.
 pub fn open_index(dir: &Path) -> pivotlog_index::PivotIndex {
-    wait_until("the index to be created", Duration::from_secs(60), || dir.join("meta.json").exists());
+    wait_until("the index to be created", Duration::from_secs(60), || {
+        dir.join("meta.json").exists()
+    });
     pivotlog_index::PivotIndex::open_or_create(dir).unwrap()
 }
 
