@@ -71,7 +71,7 @@ pub struct IndexWriter {
 impl IndexWriter {
     pub fn new(index: &PivotIndex, config: &WriterConfig) -> Result<IndexWriter, IndexError> {
         let threads = config.num_threads.clamp(1, 8);
-        let budget = config.memory_budget_bytes.max(threads * 16 << 20);
+        let budget = config.memory_budget_bytes.max((threads * 16) << 20);
         let writer = index.tantivy_index().writer_with_num_threads(threads, budget)?;
         let mut merge_policy = LogMergePolicy::default();
         merge_policy.set_del_docs_ratio_before_merge(config.del_docs_ratio_before_merge);

@@ -129,17 +129,18 @@ impl Session<'_> {
                 }
             }
             match self.consumer.poll(POLL_TIMEOUT) {
-                Some(Ok(message)) => {
+                Some(Ok(message))
                     if check_resume(
                         &mut self.resume,
                         &self.consumer,
                         &self.config.topic,
                         &mut self.owned,
                         &message,
-                    ) {
-                        handle(&mut self.writer, &mut self.dead_letters, self.stats, &message)?;
-                    }
+                    ) =>
+                {
+                    handle(&mut self.writer, &mut self.dead_letters, self.stats, &message)?;
                 }
+                Some(Ok(_)) => {}
                 Some(Err(err)) => debug!(error = %err, "consumer error (librdkafka retries by itself)"),
                 None => {}
             }

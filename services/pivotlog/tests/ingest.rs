@@ -81,7 +81,7 @@ fn simulated_traffic_is_indexed_exactly_once_across_sigkill() {
     );
     indexer_process.kill();
     let after_kill = indexed(&index);
-    let mut indexer_process = indexer(&broker, topic, data.path());
+    let indexer_process = indexer(&broker, topic, data.path());
 
     let mut producer = producer;
     assert!(producer.0.wait().unwrap().success(), "simulate failed");
