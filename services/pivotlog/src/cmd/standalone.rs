@@ -26,7 +26,7 @@ pub struct Args {
     topic: String,
     /// Partitions of the embedded broker's topic.
     #[arg(long, default_value_t = 3)]
-    partitions: i32,
+    topic_partitions: i32,
     /// Also produce simulated traffic (see `simulate`), 50 records/s unless --rate says otherwise.
     #[arg(long)]
     demo: bool,
@@ -44,7 +44,7 @@ pub async fn run(mut args: Args) -> anyhow::Result<ExitCode> {
         Some(_) => None,
         None => {
             let cluster = MockCluster::new(1)?;
-            cluster.create_topic(&args.topic, args.partitions, 1)?;
+            cluster.create_topic(&args.topic, args.topic_partitions, 1)?;
             Some(cluster)
         }
     };
