@@ -25,7 +25,6 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
 use tokio::net::TcpListener;
-use tower_http::timeout::TimeoutLayer;
 
 use pivotlog_index::PivotIndex;
 
@@ -98,10 +97,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/openapi.yaml", get(openapi))
         .fallback(envelope::not_found)
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::SERVICE_UNAVAILABLE,
-            REQUEST_TIMEOUT,
-        ))
+        .layer(axum::middleware::from_fn(deadline))
         .with_state(state)
 }
 
@@ -127,6 +123,20 @@ pub async fn reload_periodically(state: AppState, every: Duration) {
                 tracing::warn!(error = %err, "index reload failed");
             }
         }
+    }
+}
+
+/// Answers 503, in the Crossbar error envelope, a request that runs past [`REQUEST_TIMEOUT`].
+async fn deadline(request: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    let context = envelope::RequestContext::of(request.headers(), request.uri().query());
+    match tokio::time::timeout(REQUEST_TIMEOUT, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::NotReady(format!(
+            "the request took longer than {} s",
+            REQUEST_TIMEOUT.as_secs()
+        ))
+        .with(&context)
+        .into_response(),
     }
 }
 

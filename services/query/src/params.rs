@@ -242,13 +242,13 @@ mod tests {
             data["created_from"]["date_range"]["message"],
             "created_to 63877472000 is prior to created_from 63877472674"
         );
-        let err = params("created_from=63877000000&created_to=63877472674")
+        let err = params("created_from=63870000000&created_to=63877472674")
             .time_range(0, false)
             .unwrap_err();
         let ApiError::Validation(data) = err else { panic!() };
         assert_eq!(
             data["created_from"]["date_range"]["message"],
-            "created_to 63877472674 is more than 2682000 seconds from created_from 63877000000"
+            "created_to 63877472674 is more than 2682000 seconds from created_from 63870000000"
         );
         assert_eq!(data["created_from"]["date_range"]["cause"], 63877472674i64);
     }

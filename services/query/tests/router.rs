@@ -1,0 +1,88 @@
+//! The router without a socket: probes, the OpenAPI document, and the envelope of
+//! requests that never reach the index.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use pivotlog_index::PivotIndex;
+use pivotlog_query::{router, AppState, Authenticator, Principal};
+use serde_json::Value;
+use tower::ServiceExt;
+
+const ACCOUNT: &str = "4f1c2a8e9b7d4c3e8a1f0b2c3d4e5f60";
+
+fn state() -> AppState {
+    let principal = Principal {
+        account_id: ACCOUNT.into(),
+        descendants: false,
+        superduper_admin: false,
+    };
+    AppState::new(Authenticator::default().with_static_token("t", principal))
+}
+
+async fn call(state: AppState, method: &str, uri: &str, token: Option<&str>) -> (StatusCode, String) {
+    let mut request = Request::builder().method(method).uri(uri);
+    if let Some(token) = token {
+        request = request.header("X-Auth-Token", token);
+    }
+    let response = router(state)
+        .oneshot(request.body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let status = response.status();
+    let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    (status, String::from_utf8(body.to_vec()).unwrap())
+}
+
+#[tokio::test]
+async fn probes_and_openapi_need_no_token() {
+    let (status, body) = call(state(), "GET", "/healthz", None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = call(state(), "GET", "/readyz", None).await;
+    assert_eq!(
+        status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "not ready before the index opens: {body}"
+    );
+    let ready = state().with_index(PivotIndex::create_in_ram().unwrap());
+    assert_eq!(call(ready, "GET", "/readyz", None).await.0, StatusCode::OK);
+    let (status, body) = call(state(), "GET", "/openapi.yaml", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.starts_with("openapi: 3.") && body.contains("/v2/accounts/{account_id}/pivot/debug/{id}"));
+}
+
+#[tokio::test]
+async fn api_errors_use_the_crossbar_envelope() {
+    let index = PivotIndex::create_in_ram().unwrap();
+    let listing = format!("/v2/accounts/{ACCOUNT}/pivot/debug");
+    let cases = [
+        ("GET", listing.clone(), None, StatusCode::UNAUTHORIZED),
+        ("GET", listing.clone(), Some("nope"), StatusCode::UNAUTHORIZED),
+        ("PUT", listing.clone(), Some("t"), StatusCode::METHOD_NOT_ALLOWED),
+        (
+            "GET",
+            format!("/v2/accounts/{}/pivot/debug", "0".repeat(32)),
+            Some("t"),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            "GET",
+            format!("{listing}?paginate=maybe"),
+            Some("t"),
+            StatusCode::BAD_REQUEST,
+        ),
+        ("GET", "/v2/accounts".to_owned(), Some("t"), StatusCode::NOT_FOUND),
+    ];
+    for (method, uri, token, expected) in cases {
+        let (status, body) = call(state().with_index(index.clone()), method, &uri, token).await;
+        assert_eq!(status, expected, "{method} {uri}: {body}");
+        let body: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(body["status"], "error");
+        assert_eq!(body["error"], expected.as_u16().to_string());
+    }
+    let (status, body) = call(state().with_index(index), "GET", &listing, Some("t")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["data"], serde_json::json!([]));
+}
