@@ -1,5 +1,5 @@
 //! The tantivy schema. Every choice here trades index size and ingest speed against
-//! what the API must answer; see the table in `ARCHITECTURE.md`.
+//! what the API must answer (README, "The index").
 
 use tantivy::schema::{
     Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions, STORED, STRING,
