@@ -6,6 +6,7 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
+use pivotlog_proto::time::civil_from_days;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::{json, Map, Value};
@@ -1635,36 +1636,9 @@ fn civil_from_gregorian(gregorian: i64) -> CivilTime {
     }
 }
 
-/// Howard Hinnant's `civil_from_days`: proleptic Gregorian date of a day count since 1970-01-01.
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z.rem_euclid(146_097);
-    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let shifted_month = (5 * day_of_year + 2) / 153;
-    let day = (day_of_year - (153 * shifted_month + 2) / 5 + 1) as u32;
-    let month = if shifted_month < 10 {
-        shifted_month + 3
-    } else {
-        shifted_month - 9
-    } as u32;
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
-
 /// The MODb of the UTC month of `created` (`kzs_util:format_account_mod_id/1`), URL-encoded.
 fn account_db(account_id: &str, created: i64) -> String {
-    let time = civil_from_gregorian(created);
-    let part = |range: std::ops::Range<usize>| account_id.get(range).unwrap_or("");
-    format!(
-        "account%2F{}%2F{}%2F{}-{:04}{:02}",
-        part(0..2),
-        part(2..4),
-        account_id.get(4..).unwrap_or(""),
-        time.year,
-        time.month
-    )
+    pivotlog_proto::kazoo::account_db(account_id, pivotlog_proto::time::gregorian_s_to_unix_ms(created))
 }
 
 /// RFC 1123 date as Kazoo stores it, already lower-cased.
