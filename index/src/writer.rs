@@ -111,6 +111,14 @@ impl IndexWriter {
         }
     }
 
+    /// Forgets the position of `partition` (its topic was recreated): the next
+    /// `set_position` starts it afresh.
+    pub fn reset_position(&mut self, partition: i32) {
+        if self.checkpoint.offsets.remove(&partition).is_some() {
+            self.dirty = true;
+        }
+    }
+
     /// Adds one validated event; `raw` is its protobuf encoding (re-encoded if empty).
     pub fn add(&mut self, event: &DebugEvent, raw: &[u8]) -> Result<AddOutcome, IndexError> {
         if self.is_known(&event.event_id)? {

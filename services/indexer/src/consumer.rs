@@ -194,6 +194,15 @@ impl Session<'_> {
         let mut assignment = TopicPartitionList::new();
         for &partition in partitions {
             let offset = match checkpoint.next_offset(partition) {
+                Some(next) if self.beyond_end(partition, next) => {
+                    error!(
+                        topic = %topic, partition, checkpoint = next,
+                        "checkpoint is beyond the end of the partition (was the topic recreated?); replaying the \
+                         partition from its beginning, already indexed events are skipped by event id"
+                    );
+                    self.writer.reset_position(partition);
+                    Offset::Beginning
+                }
                 Some(next) => {
                     self.resume.insert(
                         partition,
@@ -211,6 +220,23 @@ impl Session<'_> {
         }
         self.consumer.assign(&assignment)?;
         Ok(())
+    }
+
+    /// Whether `next` lies past the partition's high watermark. Some brokers (tansu)
+    /// report the last batch's base offset as the watermark, which makes this true for a
+    /// caught-up checkpoint too: the partition is then replayed and deduplicated, which
+    /// costs time but never correctness.
+    fn beyond_end(&self, partition: i32, next: i64) -> bool {
+        match self
+            .consumer
+            .fetch_watermarks(&self.config.topic, partition, METADATA_TIMEOUT)
+        {
+            Ok((_, high)) => next > high,
+            Err(err) => {
+                warn!(partition, error = %err, "cannot read the high watermark; resuming at the checkpoint");
+                false
+            }
+        }
     }
 
     /// Commits if anything changed. On failure, rolls back and re-reads from the
