@@ -30,11 +30,7 @@ fn expected_events(broker: &Broker, topic: &str, args: &[&str]) -> BTreeMap<Stri
 }
 
 fn indexer(broker: &Broker, topic: &str, dir: &std::path::Path) -> Process {
-    let mut command = pivotlog(broker, topic);
-    command
-        .args(["indexer", "--commit-interval-ms", "200", "--data-dir"])
-        .arg(dir);
-    Process::spawn(command)
+    start_indexer(broker, topic, dir, 200)
 }
 
 fn assert_index_holds_exactly(index: &pivotlog_index::PivotIndex, expected: &BTreeMap<String, DebugEvent>) {

@@ -25,11 +25,7 @@ fn listing_pages_show_every_call_once_while_calls_arrive() {
     let topic = "live";
     broker.create_topic(topic, 3);
     let data = tempfile::tempdir().unwrap();
-    let mut indexer = pivotlog(&broker, topic);
-    indexer
-        .args(["indexer", "--commit-interval-ms", "100", "--data-dir"])
-        .arg(data.path());
-    let _indexer = Process::spawn(indexer);
+    let _indexer = start_indexer(&broker, topic, data.path(), 100);
     // One account, so that every page is contended; live clock, steady rate.
     let mut first = pivotlog(&broker, topic);
     first.args(["simulate", "--count", "600", "--accounts", "1", "--seed", "5"]);

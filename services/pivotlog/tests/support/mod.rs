@@ -122,6 +122,20 @@ pub fn pivotlog(broker: &Broker, topic: &str) -> Command {
     command
 }
 
+/// A `pivotlog indexer` process writing `dir`, committing every `commit_ms`.
+pub fn start_indexer(broker: &Broker, topic: &str, dir: &Path, commit_ms: u64) -> Process {
+    let mut command = pivotlog(broker, topic);
+    command
+        .args([
+            "indexer",
+            "--commit-interval-ms",
+            &commit_ms.to_string(),
+            "--data-dir",
+        ])
+        .arg(dir);
+    Process::spawn(command)
+}
+
 pub fn run_ok(mut command: Command) -> Output {
     let output = command.output().expect("cannot run pivotlog");
     assert!(
