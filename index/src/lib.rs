@@ -20,6 +20,7 @@
 mod checkpoint;
 mod reader;
 mod schema;
+pub mod search;
 mod summary;
 mod writer;
 
@@ -30,7 +31,7 @@ use tantivy::{Index, IndexReader, ReloadPolicy};
 
 pub use checkpoint::Checkpoint;
 pub use reader::{CallCursor, CallPage, ListCalls};
-pub use schema::{Fields, INDEX_FORMAT};
+pub use schema::{Fields, INDEX_FORMAT, MAX_INDEXED_TEXT_BYTES};
 pub use summary::CallSummary;
 pub use writer::{AddOutcome, CommitStats, IndexWriter, WriterConfig};
 

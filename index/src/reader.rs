@@ -239,7 +239,11 @@ pub(crate) fn load_event(
     address: DocAddress,
 ) -> Result<DebugEvent, IndexError> {
     let doc: TantivyDocument = searcher.doc(address)?;
-    DebugEvent::decode(payload(&doc, fields)?).map_err(|err| IndexError::CorruptDocument(err.to_string()))
+    decode_event(&doc, fields)
+}
+
+pub(crate) fn decode_event(doc: &TantivyDocument, fields: &Fields) -> Result<DebugEvent, IndexError> {
+    DebugEvent::decode(payload(doc, fields)?).map_err(|err| IndexError::CorruptDocument(err.to_string()))
 }
 
 fn load_summary(

@@ -9,7 +9,7 @@ use tantivy::Index;
 
 /// Version of the document layout. An index written with another format is refused
 /// (rebuild it by replaying Kafka) instead of being misread.
-pub const INDEX_FORMAT: u32 = 1;
+pub const INDEX_FORMAT: u32 = 2;
 
 /// Only this much of each text is indexed, so a 10 MB body costs what a 256 KiB one
 /// does. The stored record keeps the whole body.
@@ -18,9 +18,12 @@ pub const MAX_INDEXED_TEXT_BYTES: usize = 256 * 1024;
 pub const DOC_TYPE_RECORD: &str = "record";
 pub const DOC_TYPE_CALL: &str = "call";
 
-/// Tokenizer of bodies, URIs and headers: split on every non-alphanumeric character,
-/// lower-case, drop tokens over 40 bytes (tantivy's `default`). Dotted names, IP:port
-/// pairs and paths become runs of adjacent tokens, found whole as phrases.
+/// Tokenizer of bodies, URIs and headers: split on every non-alphanumeric character
+/// (Unicode), lower-case, drop tokens over 40 bytes (tantivy's `default`). Dotted
+/// names, `IP:port` pairs, paths and `"key":"value"` pairs become runs of adjacent
+/// tokens: each part is found alone, and the whole is found as a phrase, which the
+/// query parser builds on its own from a query term that holds punctuation
+/// (`psycopg2.OperationalError` → `"psycopg2 operationalerror"`). README, "Search".
 pub const TEXT_TOKENIZER: &str = "default";
 /// Tokenizer of small enumerations (`method`, `kind`): the whole value, lower-cased.
 pub const KEYWORD_TOKENIZER: &str = "keyword";
@@ -47,12 +50,16 @@ pub struct Fields {
     pub created: Field,
     pub status_code: Field,
     pub method: Field,
+    /// Request records, and response records (copied from their iteration's request).
     pub uri: Field,
-    pub req_body: Field,
+    pub request_body: Field,
     /// Response body, and the body of json/schema error records.
     pub body: Field,
     /// Response headers as `name: value` lines.
-    pub resp_headers: Field,
+    pub response_headers: Field,
+    /// Record documents: a hash of the event id, so records of the same millisecond
+    /// still have a total order for search cursors.
+    pub event_order: Field,
     /// Record documents: the protobuf event. Call documents: the JSON summary.
     pub payload: Field,
 }
@@ -82,11 +89,13 @@ pub(crate) fn build() -> (Schema, Fields) {
         kind: builder.add_text_field("kind", keyword.clone()),
         created: builder.add_i64_field("created", number.clone()),
         status_code: builder.add_u64_field("status_code", number),
-        method: builder.add_text_field("method", keyword),
-        uri: builder.add_text_field("uri", text.clone()),
-        req_body: builder.add_text_field("req_body", text.clone()),
+        // Stored: a response's hit shows the URI and method copied from its request.
+        method: builder.add_text_field("method", keyword.set_stored()),
+        uri: builder.add_text_field("uri", text.clone().set_stored()),
+        request_body: builder.add_text_field("request_body", text.clone()),
         body: builder.add_text_field("body", text.clone()),
-        resp_headers: builder.add_text_field("resp_headers", text),
+        response_headers: builder.add_text_field("response_headers", text),
+        event_order: builder.add_u64_field("event_order", NumericOptions::default().set_fast()),
         payload: builder.add_bytes_field("payload", STORED),
     };
     (builder.build(), fields)
@@ -102,6 +111,13 @@ pub(crate) fn register_tokenizers(index: &Index) {
 /// `account_id/call_id`: account ids are 32 hex characters, so the first `/` splits.
 pub(crate) fn call_key(account_id: &str, call_id: &str) -> String {
     format!("{account_id}/{call_id}")
+}
+
+/// FNV-1a of the event id: stable across builds and platforms, unlike std's hasher.
+pub(crate) fn event_order(event_id: &str) -> u64 {
+    event_id.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
 }
 
 /// The longest prefix of `text` within [`MAX_INDEXED_TEXT_BYTES`], cut on a char boundary.

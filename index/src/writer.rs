@@ -7,13 +7,14 @@ use std::time::{Duration, Instant};
 use prost::Message;
 use tantivy::collector::TopDocs;
 use tantivy::indexer::LogMergePolicy;
-use tantivy::query::TermQuery;
+use tantivy::query::{BooleanQuery, Occur, TermQuery};
 use tantivy::schema::IndexRecordOption;
 use tantivy::{TantivyDocument, Term};
 
 use pivotlog_proto::{DebugEvent, Record, RecordKind};
 
-use crate::schema::{call_key, indexed_prefix, DOC_TYPE_CALL, DOC_TYPE_RECORD};
+use crate::reader::{load_event, term_query};
+use crate::schema::{call_key, event_order, indexed_prefix, DOC_TYPE_CALL, DOC_TYPE_RECORD};
 use crate::{CallSummary, Checkpoint, IndexError, PivotIndex};
 
 /// Resources of the tantivy writer.
@@ -66,7 +67,20 @@ pub struct IndexWriter {
     dirty: bool,
     pending_events: HashSet<String>,
     pending_calls: HashMap<String, CallSummary>,
+    /// `uri` and `method` of recent requests by (call key, iteration), copied onto
+    /// their responses so a search can combine `uri:` with `status_code:`.
+    recent_requests: HashMap<(String, u32), RequestLine>,
 }
+
+#[derive(Debug, Clone)]
+struct RequestLine {
+    uri: String,
+    method: String,
+}
+
+/// Requests remembered for their responses before the map is cleared; older ones are
+/// looked up in the index.
+const MAX_RECENT_REQUESTS: usize = 100_000;
 
 impl IndexWriter {
     pub fn new(index: &PivotIndex, config: &WriterConfig) -> Result<IndexWriter, IndexError> {
@@ -83,6 +97,7 @@ impl IndexWriter {
             dirty: false,
             pending_events: HashSet::new(),
             pending_calls: HashMap::new(),
+            recent_requests: HashMap::new(),
         })
     }
 
@@ -131,7 +146,8 @@ impl IndexWriter {
         } else {
             raw
         };
-        self.writer.add_document(self.record_document(event, raw))?;
+        let doc = self.record_document(event, raw)?;
+        self.writer.add_document(doc)?;
         self.pending_events.insert(event.event_id.clone());
         self.fold_into_summary(event)?;
         self.dirty = true;
@@ -179,6 +195,7 @@ impl IndexWriter {
         self.writer.rollback()?;
         self.pending_events.clear();
         self.pending_calls.clear();
+        self.recent_requests.clear();
         self.dirty = false;
         self.checkpoint = self.index.checkpoint()?;
         Ok(self.checkpoint.clone())
@@ -232,11 +249,12 @@ impl IndexWriter {
         crate::reader::summary_from_doc(fields, &doc).map(Some)
     }
 
-    fn record_document(&self, event: &DebugEvent, raw: &[u8]) -> TantivyDocument {
-        let fields = self.index.fields();
+    fn record_document(&mut self, event: &DebugEvent, raw: &[u8]) -> Result<TantivyDocument, IndexError> {
+        let fields = *self.index.fields();
         let mut doc = TantivyDocument::default();
         doc.add_text(fields.doc_type, DOC_TYPE_RECORD);
         doc.add_text(fields.event_id, &event.event_id);
+        doc.add_u64(fields.event_order, event_order(&event.event_id));
         doc.add_text(fields.call_key, call_key(&event.account_id, &event.call_id));
         doc.add_text(fields.account_id, &event.account_id);
         doc.add_text(fields.call_id, &event.call_id);
@@ -248,7 +266,8 @@ impl IndexWriter {
                 Record::Request(request) => {
                     doc.add_text(fields.method, &request.method);
                     doc.add_text(fields.uri, indexed_prefix(&request.uri));
-                    doc.add_text(fields.req_body, indexed_prefix(&request.body));
+                    doc.add_text(fields.request_body, indexed_prefix(&request.body));
+                    self.remember_request(event, request);
                 }
                 Record::Response(response) => {
                     doc.add_u64(fields.status_code, u64::from(response.status_code));
@@ -258,13 +277,65 @@ impl IndexWriter {
                         .iter()
                         .map(|(name, value)| format!("{name}: {value}\n"))
                         .collect();
-                    doc.add_text(fields.resp_headers, indexed_prefix(&headers));
+                    doc.add_text(fields.response_headers, indexed_prefix(&headers));
+                    if let Some(line) = self.request_line(event)? {
+                        doc.add_text(fields.method, &line.method);
+                        doc.add_text(fields.uri, indexed_prefix(&line.uri));
+                    }
                 }
                 Record::JsonError(error) => doc.add_text(fields.body, indexed_prefix(&error.body)),
                 Record::SchemaError(error) => doc.add_text(fields.body, indexed_prefix(&error.body)),
             }
         }
         doc.add_bytes(fields.payload, raw);
-        doc
+        Ok(doc)
+    }
+
+    fn remember_request(&mut self, event: &DebugEvent, request: &pivotlog_proto::HttpRequest) {
+        if self.recent_requests.len() >= MAX_RECENT_REQUESTS {
+            self.recent_requests.clear();
+        }
+        self.recent_requests.insert(
+            (call_key(&event.account_id, &event.call_id), event.iteration),
+            RequestLine {
+                uri: request.uri.clone(),
+                method: request.method.clone(),
+            },
+        );
+    }
+
+    /// The request line of the response's iteration: from memory, else from the index
+    /// (`None` if the request has not arrived yet).
+    fn request_line(&self, event: &DebugEvent) -> Result<Option<RequestLine>, IndexError> {
+        let key = call_key(&event.account_id, &event.call_id);
+        if let Some(line) = self.recent_requests.get(&(key.clone(), event.iteration)) {
+            return Ok(Some(line.clone()));
+        }
+        let fields = self.index.fields();
+        let searcher = self.index.searcher();
+        let query = BooleanQuery::new(vec![
+            (Occur::Must, term_query(fields.call_key, &key)),
+            (Occur::Must, term_query(fields.kind, RecordKind::Request.as_str())),
+            (
+                Occur::Must,
+                Box::new(TermQuery::new(
+                    Term::from_field_u64(fields.iteration, u64::from(event.iteration)),
+                    IndexRecordOption::Basic,
+                )),
+            ),
+        ]);
+        let Some((_, address)) = searcher
+            .search(&query, &TopDocs::with_limit(1).order_by_score())?
+            .pop()
+        else {
+            return Ok(None);
+        };
+        match load_event(&searcher, fields, address)?.record {
+            Some(Record::Request(request)) => Ok(Some(RequestLine {
+                uri: request.uri,
+                method: request.method,
+            })),
+            _ => Ok(None),
+        }
     }
 }

@@ -3,7 +3,7 @@
 
 mod support;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -19,55 +19,6 @@ const FIXTURE_ACCOUNT: &str = "4f1c2a8e9b7d4c3e8a1f0b2c3d4e5f60";
 const OTHER_ACCOUNT: &str = "9a8b7c6d5e4f40312a1b2c3d4e5f6a7b";
 /// The fixture's time window (Gregorian seconds), inside Crossbar's maximum range.
 const FIXTURE_RANGE: &str = "created_from=63877400000&created_to=63877480000";
-
-struct Api {
-    base: String,
-}
-
-struct Reply {
-    status: u16,
-    headers: BTreeMap<String, String>,
-    body: Value,
-}
-
-impl Api {
-    fn get(&self, path: &str, token: Option<&str>) -> Reply {
-        self.request("GET", path, token, &[])
-    }
-
-    fn request(&self, method: &str, path: &str, token: Option<&str>, headers: &[(&str, &str)]) -> Reply {
-        let mut request = ureq::request(method, &format!("{}{path}", self.base));
-        if let Some(token) = token {
-            request = request.set("X-Auth-Token", token);
-        }
-        for (name, value) in headers {
-            request = request.set(name, value);
-        }
-        let response = match request.call() {
-            Ok(response) => response,
-            Err(ureq::Error::Status(_, response)) => response,
-            Err(err) => panic!("{method} {path}: {err}"),
-        };
-        let status = response.status();
-        let headers = response
-            .headers_names()
-            .into_iter()
-            .filter_map(|name| {
-                response
-                    .header(&name)
-                    .map(|v| (name.to_ascii_lowercase(), v.to_owned()))
-            })
-            .collect();
-        let text = response.into_string().unwrap();
-        let body =
-            serde_json::from_str(&text).unwrap_or_else(|_| panic!("{method} {path}: not JSON: {text}"));
-        Reply {
-            status,
-            headers,
-            body,
-        }
-    }
-}
 
 fn now_s() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()

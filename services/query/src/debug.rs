@@ -10,6 +10,7 @@ use pivotlog_proto::kazoo::{debug_id, record_fields};
 use pivotlog_proto::time::unix_ms_to_gregorian_s;
 use pivotlog_proto::DebugEvent;
 
+use crate::access::{authorize, bad_path};
 use crate::envelope::{unix_ms_now, Failure, Paging, RequestContext, Success};
 use crate::params::{encode_key, Params};
 use crate::{ApiError, AppState};
@@ -56,8 +57,9 @@ pub async fn list_calls(
     });
     Ok(Success {
         context,
-        data,
+        data: Value::Array(data),
         paging,
+        total_hits: None,
     })
 }
 
@@ -124,8 +126,9 @@ pub async fn call_records(
     });
     Ok(Success {
         context,
-        data,
+        data: Value::Array(data),
         paging,
+        total_hits: None,
     })
 }
 
@@ -150,48 +153,6 @@ fn parse_debug_id(id: &str) -> Option<&str> {
     let valid =
         prefix.bytes().all(|b| b.is_ascii_digit()) && (1..=12).contains(&month) && !call_id.is_empty();
     valid.then_some(call_id)
-}
-
-/// Authenticates the caller and checks it may read `account_id`.
-fn authorize<'a>(
-    state: &'a AppState,
-    context: &RequestContext,
-    account_id: &str,
-) -> Result<&'a PivotIndex, ApiError> {
-    let principal = state
-        .auth
-        .authenticate(context.auth_token.as_deref())
-        .map_err(ApiError::Unauthorized)?;
-    let index = state.index()?;
-    if !is_account_id(account_id) {
-        return Err(ApiError::invalid_parameter(
-            "account_id",
-            "format",
-            "an account id is 32 lowercase hexadecimal characters".into(),
-            "",
-        ));
-    }
-    if principal.may_read(account_id, index)? {
-        Ok(index)
-    } else {
-        Err(ApiError::Forbidden)
-    }
-}
-
-fn is_account_id(text: &str) -> bool {
-    text.len() == 32
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-}
-
-fn bad_path(rejection: PathRejection) -> ApiError {
-    ApiError::invalid_parameter(
-        "path",
-        "encoding",
-        format!("the URL path cannot be decoded: {rejection}"),
-        "",
-    )
 }
 
 /// A listing item: Kazoo's fields first, then what Kazoo lacks.

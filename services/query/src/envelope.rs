@@ -172,22 +172,28 @@ pub struct Paging {
     pub next_start_key: Option<String>,
 }
 
-/// A success envelope around `data`.
+/// A success envelope around `data` (an array of items, or one object).
 pub struct Success {
     pub context: RequestContext,
-    pub data: Vec<Value>,
+    pub data: Value,
     pub paging: Option<Paging>,
+    /// Searches: the number of all matches, not only this page's.
+    pub total_hits: Option<u64>,
 }
 
 impl IntoResponse for Success {
     fn into_response(self) -> Response {
         let mut body = self.context.base();
         body.insert("status".into(), "success".into());
-        if !self.data.is_empty() {
+        let items = self.data.as_array().map_or(1, Vec::len);
+        if items > 0 {
             body.insert("revision".into(), revision(&self.data).into());
         }
+        if let Some(total) = self.total_hits {
+            body.insert("total_hits".into(), total.into());
+        }
         if let Some(paging) = self.paging {
-            body.insert("page_size".into(), self.data.len().into());
+            body.insert("page_size".into(), items.into());
             if let Some(start_key) = paging.start_key {
                 body.insert("start_key".into(), start_key.into());
             }
@@ -195,7 +201,7 @@ impl IntoResponse for Success {
                 body.insert("next_start_key".into(), next.into());
             }
         }
-        body.insert("data".into(), Value::Array(self.data));
+        body.insert("data".into(), self.data);
         self.context.respond(StatusCode::OK, body)
     }
 }
@@ -211,7 +217,7 @@ pub async fn method_not_allowed(context: RequestContext) -> Failure {
 }
 
 /// An opaque content hash, as Crossbar's `revision`.
-fn revision(data: &[Value]) -> String {
+fn revision(data: &Value) -> String {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     serde_json::to_string(data).unwrap_or_default().hash(&mut hasher);
     format!("{:016x}", hasher.finish())

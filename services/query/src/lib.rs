@@ -11,9 +11,11 @@
 
 pub mod auth;
 
+mod access;
 mod debug;
 mod envelope;
 mod params;
+mod search;
 
 use std::future::Future;
 use std::sync::{Arc, OnceLock};
@@ -90,6 +92,14 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/v2/accounts/{account_id}/pivot/debug/{id}",
             get(debug::call_records).fallback(envelope::method_not_allowed),
+        )
+        .route(
+            "/v2/accounts/{account_id}/pivot/search",
+            get(search::search).fallback(envelope::method_not_allowed),
+        )
+        .route(
+            "/v2/accounts/{account_id}/pivot/search/stats",
+            get(search::stats).fallback(envelope::method_not_allowed),
         );
     Router::new()
         .merge(api)

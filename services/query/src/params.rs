@@ -60,8 +60,33 @@ impl Params {
         Ok(Params(params))
     }
 
-    fn get(&self, name: &str) -> Option<&str> {
+    pub fn get(&self, name: &str) -> Option<&str> {
         self.0.get(name).map(String::as_str)
+    }
+
+    /// An integer within `range`, or `default` when absent.
+    pub fn integer(
+        &self,
+        name: &str,
+        range: std::ops::RangeInclusive<usize>,
+        default: usize,
+    ) -> Result<usize, ApiError> {
+        match self.get(name) {
+            None => Ok(default),
+            Some(text) => match text.parse::<usize>() {
+                Ok(value) if range.contains(&value) => Ok(value),
+                _ => Err(ApiError::invalid_parameter(
+                    name,
+                    "range",
+                    format!(
+                        "{name} must be an integer from {} to {}",
+                        range.start(),
+                        range.end()
+                    ),
+                    text,
+                )),
+            },
+        }
     }
 
     fn boolean(&self, name: &str) -> Result<Option<bool>, ApiError> {
@@ -83,18 +108,8 @@ impl Params {
         if self.boolean("paginate")? == Some(false) {
             return Ok(None);
         }
-        match self.get("page_size") {
-            None => Ok(Some(DEFAULT_PAGE_SIZE)),
-            Some(text) => match text.parse::<usize>() {
-                Ok(size) if (1..=MAX_PAGE_SIZE).contains(&size) => Ok(Some(size)),
-                _ => Err(ApiError::invalid_parameter(
-                    "page_size",
-                    "range",
-                    format!("page_size must be an integer from 1 to {MAX_PAGE_SIZE}"),
-                    text,
-                )),
-            },
-        }
+        self.integer("page_size", 1..=MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE)
+            .map(Some)
     }
 
     /// `ascending=true` or `descending=false` reverse the endpoint's default order.

@@ -1,10 +1,13 @@
 //! Real processes for end-to-end tests: a tansu broker and the pivotlog binary.
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
+
+use serde_json::Value;
 
 /// Waits for `condition`, polling; panics with `what` after `timeout`.
 pub fn wait_until(what: &str, timeout: Duration, mut condition: impl FnMut() -> bool) {
@@ -191,4 +194,55 @@ pub fn open_index(dir: &Path) -> pivotlog_index::PivotIndex {
 pub fn indexed(index: &pivotlog_index::PivotIndex) -> usize {
     index.reload().unwrap();
     index.count_records().unwrap()
+}
+
+/// A client of the HTTP API on loopback.
+pub struct Api {
+    pub base: String,
+}
+
+/// An answer, any status, with a JSON body.
+pub struct Reply {
+    pub status: u16,
+    pub headers: BTreeMap<String, String>,
+    pub body: Value,
+}
+
+impl Api {
+    pub fn get(&self, path: &str, token: Option<&str>) -> Reply {
+        self.request("GET", path, token, &[])
+    }
+
+    pub fn request(&self, method: &str, path: &str, token: Option<&str>, headers: &[(&str, &str)]) -> Reply {
+        let mut request = ureq::request(method, &format!("{}{path}", self.base));
+        if let Some(token) = token {
+            request = request.set("X-Auth-Token", token);
+        }
+        for (name, value) in headers {
+            request = request.set(name, value);
+        }
+        let response = match request.call() {
+            Ok(response) => response,
+            Err(ureq::Error::Status(_, response)) => response,
+            Err(err) => panic!("{method} {path}: {err}"),
+        };
+        let status = response.status();
+        let headers = response
+            .headers_names()
+            .into_iter()
+            .filter_map(|name| {
+                response
+                    .header(&name)
+                    .map(|v| (name.to_ascii_lowercase(), v.to_owned()))
+            })
+            .collect();
+        let text = response.into_string().unwrap();
+        let body =
+            serde_json::from_str(&text).unwrap_or_else(|_| panic!("{method} {path}: not JSON: {text}"));
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
 }

@@ -1,0 +1,402 @@
+//! Free-text search over record documents, and stats over the same matches.
+//!
+//! A search is the user's [`UserQuery`] AND the record filter AND the account AND the
+//! time range; the last three are added here, outside the user's text. Hits come newest
+//! first (a stable time cursor pages through them while records keep arriving) or by
+//! relevance (offset paging within [`MAX_RESULT_WINDOW`]).
+
+mod collect;
+mod language;
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+use tantivy::collector::{Count, TopDocs};
+use tantivy::query::{BooleanQuery, Occur};
+use tantivy::schema::Value;
+use tantivy::snippet::SnippetGenerator;
+use tantivy::{DocAddress, Searcher, TantivyDocument};
+
+use pivotlog_proto::{DebugEvent, Record};
+
+use crate::reader::{created_between, decode_event, term_query};
+use crate::schema::{indexed_prefix, DOC_TYPE_RECORD, MAX_INDEXED_TEXT_BYTES};
+use crate::{IndexError, PivotIndex};
+
+pub use collect::Counts;
+pub use language::{
+    QueryError, UserQuery, MAX_QUERY_BYTES, MAX_QUERY_CLAUSES, MAX_QUERY_DEPTH, SEARCHABLE_FIELDS,
+};
+
+/// Deepest hit a relevance-ordered search reaches (offset + page size), as
+/// Elasticsearch's `max_result_window`: deeper pages cost ever more. Time-ordered
+/// searches page by cursor and have no such bound.
+pub const MAX_RESULT_WINDOW: usize = 10_000;
+/// Most buckets in one time histogram.
+pub const MAX_HISTOGRAM_BUCKETS: usize = 1_000;
+/// Longest snippet, in characters.
+pub const MAX_SNIPPET_CHARS: usize = 1_000;
+
+/// Order of hits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SearchOrder {
+    Newest,
+    Oldest,
+    Relevance,
+}
+
+/// Where a page starts: the first hit of the page (time orders) or an offset.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SearchCursor {
+    #[serde(rename = "t")]
+    Time(i64, u64),
+    #[serde(rename = "o")]
+    Offset(usize),
+}
+
+/// How snippets are cut and marked.
+#[derive(Debug, Clone)]
+pub struct SnippetOptions {
+    /// Characters of body around the matches; 0 turns snippets off.
+    pub max_chars: usize,
+    pub pre_tag: String,
+    pub post_tag: String,
+}
+
+impl Default for SnippetOptions {
+    fn default() -> Self {
+        SnippetOptions {
+            max_chars: 150,
+            pre_tag: "<em>".into(),
+            post_tag: "</em>".into(),
+        }
+    }
+}
+
+/// What to search: the parsed query and the scope the server imposes around it.
+#[derive(Debug)]
+pub struct Search<'a> {
+    pub account_id: &'a str,
+    pub query: &'a UserQuery,
+    /// Inclusive bounds on the record's time, Unix ms.
+    pub created_from_ms: i64,
+    pub created_to_ms: i64,
+    pub order: SearchOrder,
+    pub page_size: usize,
+    pub start: Option<SearchCursor>,
+    pub snippet: SnippetOptions,
+}
+
+/// One page of hits.
+#[derive(Debug)]
+pub struct SearchPage {
+    /// Every match in scope, not only this page's.
+    pub total: u64,
+    pub hits: Vec<SearchHit>,
+    pub next: Option<SearchCursor>,
+}
+
+/// A matching record.
+#[derive(Debug)]
+pub struct SearchHit {
+    pub event: DebugEvent,
+    /// The request URI and method (response records carry their request's).
+    pub uri: Option<String>,
+    pub method: Option<String>,
+    /// Time of the call's first record, which names the call's `debug_id`.
+    pub call_first_created_ms: i64,
+    pub score: Option<f32>,
+    /// HTML-escaped fragment of the body (request body for requests), matches wrapped
+    /// in the snippet tags; the start of the body when no word of it matched.
+    pub snippet: Option<String>,
+    /// Size of that body; only its first [`MAX_INDEXED_TEXT_BYTES`] are searchable.
+    pub body_bytes: usize,
+}
+
+impl SearchHit {
+    /// True when part of the body was not indexed (and cannot match).
+    pub fn body_truncated(&self) -> bool {
+        self.body_bytes > MAX_INDEXED_TEXT_BYTES
+    }
+}
+
+/// What counts to compute over a query's matches.
+#[derive(Debug)]
+pub struct StatsRequest<'a> {
+    pub account_id: &'a str,
+    pub query: &'a UserQuery,
+    pub created_from_ms: i64,
+    pub created_to_ms: i64,
+    /// Width of a histogram bucket; buckets are aligned to the Unix epoch (UTC).
+    pub interval_ms: i64,
+}
+
+/// Counts of a query's matches; both breakdowns add up to `total`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchStats {
+    pub counts: Counts,
+    /// Start of the first bucket, Unix ms.
+    pub origin_ms: i64,
+    pub interval_ms: i64,
+}
+
+/// Why a search cannot run.
+#[derive(Debug, thiserror::Error)]
+pub enum SearchError {
+    #[error("{0}")]
+    Query(#[from] QueryError),
+    #[error(
+        "page_size and the start key reach past hit {MAX_RESULT_WINDOW}; narrow the query or sort by time"
+    )]
+    ResultWindow,
+    #[error("{buckets} buckets exceed the limit of {MAX_HISTOGRAM_BUCKETS}: widen the interval or narrow the time range")]
+    TooManyBuckets { buckets: u64 },
+    #[error("the interval must be positive")]
+    BadInterval,
+    #[error(transparent)]
+    Index(#[from] IndexError),
+}
+
+impl From<tantivy::TantivyError> for SearchError {
+    fn from(err: tantivy::TantivyError) -> SearchError {
+        SearchError::Index(err.into())
+    }
+}
+
+impl UserQuery {
+    /// This query restricted to one account's records in a time range.
+    fn scoped(&self, index: &PivotIndex, account_id: &str, from_ms: i64, to_ms: i64) -> BooleanQuery {
+        let fields = index.fields();
+        BooleanQuery::new(vec![
+            (Occur::Must, self.query.box_clone()),
+            (Occur::Must, term_query(fields.doc_type, DOC_TYPE_RECORD)),
+            (Occur::Must, term_query(fields.account_id, account_id)),
+            (Occur::Must, created_between(fields, from_ms, to_ms)),
+        ])
+    }
+}
+
+impl PivotIndex {
+    /// Parses a query against this index's schema.
+    pub fn parse_query(&self, text: &str) -> Result<UserQuery, QueryError> {
+        UserQuery::parse(self, text)
+    }
+
+    /// One page of matches and the exact number of all matches.
+    pub fn search(&self, request: &Search) -> Result<SearchPage, SearchError> {
+        let searcher = self.searcher();
+        let scoped = request.query.scoped(
+            self,
+            request.account_id,
+            request.created_from_ms,
+            request.created_to_ms,
+        );
+        let wanted = request.page_size + 1;
+        let (total, mut found): (u64, Vec<(Option<f32>, DocAddress)>) = match request.order {
+            SearchOrder::Relevance => {
+                let offset = match request.start {
+                    Some(SearchCursor::Offset(offset)) => offset,
+                    None => 0,
+                    Some(SearchCursor::Time(..)) => return Err(SearchError::ResultWindow),
+                };
+                if offset.saturating_add(request.page_size) > MAX_RESULT_WINDOW {
+                    return Err(SearchError::ResultWindow);
+                }
+                let top = TopDocs::with_limit(wanted).and_offset(offset).order_by_score();
+                let (total, hits) = searcher.search(&scoped, &(Count, top))?;
+                let hits = hits.into_iter().map(|(score, address)| (Some(score), address));
+                (total as u64, hits.collect())
+            }
+            SearchOrder::Newest | SearchOrder::Oldest => {
+                let start = match request.start {
+                    Some(SearchCursor::Time(created, order)) => Some((created, order)),
+                    None => None,
+                    Some(SearchCursor::Offset(_)) => return Err(SearchError::ResultWindow),
+                };
+                let collector = collect::TimeOrdered {
+                    limit: wanted,
+                    ascending: request.order == SearchOrder::Oldest,
+                    start,
+                };
+                let (total, hits) = searcher.search(&scoped, &collector)?;
+                (
+                    total,
+                    hits.into_iter().map(|(_, address)| (None, address)).collect(),
+                )
+            }
+        };
+        let next = if found.len() > request.page_size {
+            let (_, first_of_next) = found.pop().expect("longer than the page");
+            Some(match (request.order, request.start.clone()) {
+                (SearchOrder::Relevance, start) => {
+                    let offset = match start {
+                        Some(SearchCursor::Offset(offset)) => offset,
+                        _ => 0,
+                    };
+                    SearchCursor::Offset(offset + request.page_size)
+                }
+                _ => {
+                    let key = self.time_key(&searcher, first_of_next)?;
+                    SearchCursor::Time(key.0, key.1)
+                }
+            })
+        } else {
+            None
+        };
+        let snippets = Snippets::new(self, &searcher, request.query, &request.snippet)?;
+        let mut first_created = HashMap::new();
+        let hits = found
+            .into_iter()
+            .map(|(score, address)| self.hit(&searcher, address, score, &snippets, &mut first_created))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(SearchPage { total, hits, next })
+    }
+
+    /// Counts of all matches by status code and by time bucket.
+    pub fn search_stats(&self, request: &StatsRequest) -> Result<SearchStats, SearchError> {
+        if request.interval_ms <= 0 {
+            return Err(SearchError::BadInterval);
+        }
+        let origin_ms = request.created_from_ms.div_euclid(request.interval_ms) * request.interval_ms;
+        let buckets = (request.created_to_ms - origin_ms).div_euclid(request.interval_ms) + 1;
+        if buckets > MAX_HISTOGRAM_BUCKETS as i64 {
+            return Err(SearchError::TooManyBuckets {
+                buckets: buckets as u64,
+            });
+        }
+        let scoped = request.query.scoped(
+            self,
+            request.account_id,
+            request.created_from_ms,
+            request.created_to_ms,
+        );
+        let collector = collect::CountByStatusAndTime {
+            origin_ms,
+            interval_ms: request.interval_ms,
+            buckets: buckets.max(1) as usize,
+        };
+        let counts = self.searcher().search(&scoped, &collector)?;
+        Ok(SearchStats {
+            counts,
+            origin_ms,
+            interval_ms: request.interval_ms,
+        })
+    }
+
+    fn time_key(&self, searcher: &Searcher, address: DocAddress) -> Result<collect::TimeKey, SearchError> {
+        let segment = searcher.segment_reader(address.segment_ord);
+        let created = segment.fast_fields().i64("created")?.first(address.doc_id);
+        let order = segment.fast_fields().u64("event_order")?.first(address.doc_id);
+        Ok((created.unwrap_or_default(), order.unwrap_or_default()))
+    }
+
+    fn hit(
+        &self,
+        searcher: &Searcher,
+        address: DocAddress,
+        score: Option<f32>,
+        snippets: &Snippets,
+        first_created: &mut HashMap<String, i64>,
+    ) -> Result<SearchHit, SearchError> {
+        let fields = self.fields();
+        let doc: TantivyDocument = searcher.doc(address)?;
+        let event = decode_event(&doc, fields)?;
+        let text = |field| {
+            doc.get_first(field)
+                .and_then(|value| value.as_str())
+                .map(str::to_owned)
+        };
+        let (uri, method) = (text(fields.uri), text(fields.method));
+        let call_first_created_ms = match first_created.get(&event.call_id) {
+            Some(created) => *created,
+            None => {
+                let created = self
+                    .call_summary(&event.account_id, &event.call_id)?
+                    .map_or(event.created_unix_ms, |call| call.first_created_ms);
+                first_created.insert(event.call_id.clone(), created);
+                created
+            }
+        };
+        let body = match &event.record {
+            Some(Record::Request(request)) => Some((&request.body, true)),
+            Some(Record::Response(response)) => Some((&response.body, false)),
+            Some(Record::JsonError(error)) => Some((&error.body, false)),
+            Some(Record::SchemaError(error)) => Some((&error.body, false)),
+            None => None,
+        };
+        let body_bytes = body.map_or(0, |(body, _)| body.len());
+        let snippet = body.and_then(|(body, is_request)| snippets.of(body, is_request));
+        Ok(SearchHit {
+            event,
+            uri,
+            method,
+            call_first_created_ms,
+            score,
+            snippet,
+            body_bytes,
+        })
+    }
+}
+
+/// Snippet generators for the two body fields a hit can show.
+struct Snippets<'a> {
+    options: &'a SnippetOptions,
+    body: SnippetGenerator,
+    request_body: SnippetGenerator,
+}
+
+impl<'a> Snippets<'a> {
+    fn new(
+        index: &PivotIndex,
+        searcher: &Searcher,
+        query: &UserQuery,
+        options: &'a SnippetOptions,
+    ) -> Result<Snippets<'a>, SearchError> {
+        let fields = index.fields();
+        let generator = |field| -> Result<SnippetGenerator, SearchError> {
+            let mut generator = SnippetGenerator::create(searcher, query.query.as_ref(), field)?;
+            generator.set_max_num_chars(options.max_chars.max(1));
+            Ok(generator)
+        };
+        Ok(Snippets {
+            options,
+            body: generator(fields.body)?,
+            request_body: generator(fields.request_body)?,
+        })
+    }
+
+    fn of(&self, body: &str, is_request: bool) -> Option<String> {
+        if self.options.max_chars == 0 || body.is_empty() {
+            return None;
+        }
+        let generator = if is_request {
+            &self.request_body
+        } else {
+            &self.body
+        };
+        // Only the indexed prefix can hold a match; it also bounds the work on huge bodies.
+        let text = indexed_prefix(body);
+        let mut snippet = generator.snippet(text);
+        if snippet.is_empty() {
+            let head: String = text.chars().take(self.options.max_chars).collect();
+            return Some(escape_html(&head));
+        }
+        snippet.set_snippet_prefix_postfix(&self.options.pre_tag, &self.options.post_tag);
+        Some(snippet.to_html())
+    }
+}
+
+fn escape_html(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            '"' => escaped.push_str("&quot;"),
+            '\'' => escaped.push_str("&#x27;"),
+            _ => escaped.push(c),
+        }
+    }
+    escaped
+}

@@ -1,0 +1,50 @@
+//! Who may read what: every API handler starts here.
+
+use axum::extract::rejection::PathRejection;
+
+use pivotlog_index::PivotIndex;
+
+use crate::envelope::RequestContext;
+use crate::{ApiError, AppState};
+
+/// Authenticates the caller and checks it may read `account_id`.
+pub fn authorize<'a>(
+    state: &'a AppState,
+    context: &RequestContext,
+    account_id: &str,
+) -> Result<&'a PivotIndex, ApiError> {
+    let principal = state
+        .auth
+        .authenticate(context.auth_token.as_deref())
+        .map_err(ApiError::Unauthorized)?;
+    let index = state.index()?;
+    if !is_account_id(account_id) {
+        return Err(ApiError::invalid_parameter(
+            "account_id",
+            "format",
+            "an account id is 32 lowercase hexadecimal characters".into(),
+            "",
+        ));
+    }
+    if principal.may_read(account_id, index)? {
+        Ok(index)
+    } else {
+        Err(ApiError::Forbidden)
+    }
+}
+
+fn is_account_id(text: &str) -> bool {
+    text.len() == 32
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+pub fn bad_path(rejection: PathRejection) -> ApiError {
+    ApiError::invalid_parameter(
+        "path",
+        "encoding",
+        format!("the URL path cannot be decoded: {rejection}"),
+        "",
+    )
+}

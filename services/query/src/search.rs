@@ -1,0 +1,327 @@
+//! `GET /v2/accounts/{ACCOUNT_ID}/pivot/search[/stats]`: free-text search over the
+//! account's records, and counts of the matches by status code and time.
+//!
+//! The query language is the index's ([`pivotlog_index::search`]); the account and
+//! time range come from the URL and parameters, never from the query text.
+
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, RawQuery, State};
+use serde_json::{json, Map, Value};
+
+use pivotlog_index::search::{
+    Search, SearchCursor, SearchError, SearchHit, SearchOrder, SearchStats, SnippetOptions, StatsRequest,
+    UserQuery, MAX_SNIPPET_CHARS,
+};
+use pivotlog_index::PivotIndex;
+use pivotlog_proto::kazoo::debug_id;
+use pivotlog_proto::time::{iso8601_utc, unix_ms_to_gregorian_s};
+
+use crate::access::{authorize, bad_path};
+use crate::envelope::{unix_ms_now, Failure, Paging, RequestContext, Success};
+use crate::params::{encode_key, Params};
+use crate::{ApiError, AppState};
+
+/// Longest `highlight_pre` / `highlight_post`.
+const MAX_TAG_BYTES: usize = 64;
+/// Longest histogram interval: a year.
+const MAX_INTERVAL_S: usize = 366 * 86_400;
+
+/// One page of hits, newest first unless `sort` says otherwise.
+pub async fn search(
+    State(state): State<AppState>,
+    context: RequestContext,
+    path: Result<Path<String>, PathRejection>,
+    RawQuery(query): RawQuery,
+) -> Result<Success, Failure> {
+    let fail = |err: ApiError| err.with(&context);
+    let account_id = path.map_err(bad_path).map_err(fail)?.0;
+    let index = authorize(&state, &context, &account_id).map_err(fail)?.clone();
+    let params = Params::parse(query.as_deref()).map_err(fail)?;
+    if params.get("paginate") == Some("false") {
+        return Err(fail(ApiError::invalid_parameter(
+            "paginate",
+            "not_supported",
+            "search results are always paged: follow next_start_key".into(),
+            "false",
+        )));
+    }
+    let (text, user_query) = parse_query(&index, &params).map_err(fail)?;
+    let page_size = params.page_size().map_err(fail)?.expect("paginated");
+    let order = sort_order(&params).map_err(fail)?;
+    let (from, to) = params
+        .time_range(unix_ms_now(), false)
+        .map_err(fail)?
+        .expect("the range has defaults");
+    let start = params.start_key::<SearchCursor>().map_err(fail)?;
+    let snippet = snippet_options(&params).map_err(fail)?;
+
+    let cursor = start.as_ref().map(|(_, cursor)| cursor.clone());
+    let page = run_blocking(move || {
+        let search = Search {
+            account_id: &account_id,
+            query: &user_query,
+            created_from_ms: from,
+            created_to_ms: to,
+            order,
+            page_size,
+            start: cursor,
+            snippet,
+        };
+        index.search(&search).map_err(|err| search_error(err, &text))
+    })
+    .await
+    .map_err(fail)?;
+    Ok(Success {
+        context,
+        data: Value::Array(page.hits.iter().map(hit_item).collect()),
+        paging: Some(Paging {
+            start_key: start.map(|(raw, _)| raw),
+            next_start_key: page.next.as_ref().map(encode_key),
+        }),
+        total_hits: Some(page.total),
+    })
+}
+
+/// Counts of every match by status code and by time bucket, in one response.
+pub async fn stats(
+    State(state): State<AppState>,
+    context: RequestContext,
+    path: Result<Path<String>, PathRejection>,
+    RawQuery(query): RawQuery,
+) -> Result<Success, Failure> {
+    let fail = |err: ApiError| err.with(&context);
+    let account_id = path.map_err(bad_path).map_err(fail)?.0;
+    let index = authorize(&state, &context, &account_id).map_err(fail)?.clone();
+    let params = Params::parse(query.as_deref()).map_err(fail)?;
+    let (text, user_query) = parse_query(&index, &params).map_err(fail)?;
+    let (from, to) = params
+        .time_range(unix_ms_now(), false)
+        .map_err(fail)?
+        .expect("the range has defaults");
+    let interval_text = params.get("interval").unwrap_or("1h").to_owned();
+    let interval_s = parse_interval(&interval_text).ok_or_else(|| {
+        fail(ApiError::invalid_parameter(
+            "interval",
+            "format",
+            "interval is a whole number of s, m, h or d (e.g. 30s, 5m, 1h, 1d), at most a year".into(),
+            &interval_text,
+        ))
+    })?;
+    let stats = run_blocking(move || {
+        let request = StatsRequest {
+            account_id: &account_id,
+            query: &user_query,
+            created_from_ms: from,
+            created_to_ms: to,
+            interval_ms: interval_s * 1000,
+        };
+        index
+            .search_stats(&request)
+            .map_err(|err| search_error(err, &text))
+    })
+    .await
+    .map_err(fail)?;
+    Ok(Success {
+        context,
+        total_hits: Some(stats.counts.total),
+        data: stats_data(&stats, &interval_text),
+        paging: None,
+    })
+}
+
+/// Index reads take milliseconds of CPU: keep them off the async workers.
+async fn run_blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .unwrap_or_else(|err| Err(ApiError::Internal(err.to_string())))
+}
+
+fn parse_query(index: &PivotIndex, params: &Params) -> Result<(String, UserQuery), ApiError> {
+    let Some(text) = params.get("q") else {
+        return Err(ApiError::invalid_parameter(
+            "q",
+            "required",
+            "q is required (use q=* to match every record)".into(),
+            "",
+        ));
+    };
+    let query = index
+        .parse_query(text)
+        .map_err(|err| search_error(SearchError::Query(err), text))?;
+    Ok((text.to_owned(), query))
+}
+
+fn sort_order(params: &Params) -> Result<SearchOrder, ApiError> {
+    let by_time = params.ascending(false)?;
+    match params.get("sort") {
+        None | Some("newest") if !by_time => Ok(SearchOrder::Newest),
+        None | Some("oldest") => Ok(SearchOrder::Oldest),
+        Some("relevance") => Ok(SearchOrder::Relevance),
+        Some("newest") => Err(ApiError::invalid_parameter(
+            "sort",
+            "conflict",
+            "sort=newest contradicts ascending=true".into(),
+            "newest",
+        )),
+        Some(other) => Err(ApiError::invalid_parameter(
+            "sort",
+            "enum",
+            "sort is one of newest, oldest, relevance".into(),
+            other,
+        )),
+    }
+}
+
+fn snippet_options(params: &Params) -> Result<SnippetOptions, ApiError> {
+    let defaults = SnippetOptions::default();
+    let tag = |name: &str, default: String| -> Result<String, ApiError> {
+        match params.get(name) {
+            None => Ok(default),
+            Some(tag) if tag.len() <= MAX_TAG_BYTES => Ok(tag.to_owned()),
+            Some(tag) => Err(ApiError::invalid_parameter(
+                name,
+                "maxLength",
+                format!("{name} is longer than {MAX_TAG_BYTES} bytes"),
+                tag,
+            )),
+        }
+    };
+    Ok(SnippetOptions {
+        max_chars: params.integer("snippet_chars", 0..=MAX_SNIPPET_CHARS, defaults.max_chars)?,
+        pre_tag: tag("highlight_pre", defaults.pre_tag)?,
+        post_tag: tag("highlight_post", defaults.post_tag)?,
+    })
+}
+
+/// `30s`, `5m`, `1h`, `1d` → seconds.
+fn parse_interval(text: &str) -> Option<i64> {
+    let unit = match text.chars().last()? {
+        's' => 1,
+        'm' => 60,
+        'h' => 3_600,
+        'd' => 86_400,
+        _ => return None,
+    };
+    let count: usize = text[..text.len() - 1].parse().ok()?;
+    let seconds = count.checked_mul(unit)?;
+    (1..=MAX_INTERVAL_S).contains(&seconds).then_some(seconds as i64)
+}
+
+fn search_error(err: SearchError, query: &str) -> ApiError {
+    match err {
+        SearchError::Query(err) => ApiError::Validation(json!({"q": {"syntax": {
+            "message": err.message,
+            "position": err.position,
+            "value": query,
+        }}})),
+        SearchError::ResultWindow => {
+            ApiError::invalid_parameter("start_key", "result_window", err.to_string(), "")
+        }
+        SearchError::TooManyBuckets { .. } | SearchError::BadInterval => {
+            ApiError::invalid_parameter("interval", "range", err.to_string(), "")
+        }
+        SearchError::Index(err) => err.into(),
+    }
+}
+
+fn hit_item(hit: &SearchHit) -> Value {
+    let event = &hit.event;
+    let mut item = Map::new();
+    item.insert("id".into(), event.event_id.clone().into());
+    item.insert("call_id".into(), event.call_id.clone().into());
+    item.insert(
+        "debug_id".into(),
+        debug_id(&event.call_id, hit.call_first_created_ms).into(),
+    );
+    item.insert("iteration".into(), event.iteration.into());
+    if let Some(kind) = event.kind() {
+        item.insert("kind".into(), kind.as_str().into());
+    }
+    item.insert(
+        "created".into(),
+        unix_ms_to_gregorian_s(event.created_unix_ms).into(),
+    );
+    item.insert("created_ms".into(), event.created_unix_ms.into());
+    if let Some(pivotlog_proto::Record::Response(response)) = &event.record {
+        item.insert("status_code".into(), response.status_code.to_string().into());
+    }
+    if let Some(uri) = &hit.uri {
+        item.insert("uri".into(), uri.clone().into());
+    }
+    if let Some(method) = &hit.method {
+        item.insert("method".into(), method.clone().into());
+    }
+    if let Some(score) = hit.score {
+        item.insert("score".into(), json!(score));
+    }
+    if let Some(snippet) = &hit.snippet {
+        item.insert("snippet".into(), snippet.clone().into());
+    }
+    item.insert("body_bytes".into(), hit.body_bytes.into());
+    item.insert("body_truncated".into(), hit.body_truncated().into());
+    Value::Object(item)
+}
+
+fn stats_data(stats: &SearchStats, interval: &str) -> Value {
+    let status_codes: Map<String, Value> = stats
+        .counts
+        .by_status
+        .iter()
+        .map(|(status, count)| {
+            let key = status.map_or_else(|| "none".to_owned(), |code| code.to_string());
+            (key, (*count).into())
+        })
+        .collect();
+    let buckets: Vec<Value> = stats
+        .counts
+        .by_time
+        .iter()
+        .enumerate()
+        .map(|(i, count)| {
+            let start_ms = stats.origin_ms + i as i64 * stats.interval_ms;
+            json!({
+                "start": unix_ms_to_gregorian_s(start_ms),
+                "start_iso": iso8601_utc(start_ms),
+                "count": count,
+            })
+        })
+        .collect();
+    json!({
+        "total_hits": stats.counts.total,
+        "status_codes": status_codes,
+        "histogram": {
+            "interval": interval,
+            "interval_s": stats.interval_ms / 1000,
+            "buckets": buckets,
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn intervals_are_bounded_whole_units() {
+        assert_eq!(parse_interval("30s"), Some(30));
+        assert_eq!(parse_interval("5m"), Some(300));
+        assert_eq!(parse_interval("1h"), Some(3600));
+        assert_eq!(parse_interval("1d"), Some(86_400));
+        for bad in [
+            "",
+            "h",
+            "0h",
+            "-1h",
+            "1.5h",
+            "1w",
+            "367d",
+            "99999999999999999999s",
+            "1hh",
+            "é",
+        ] {
+            assert_eq!(parse_interval(bad), None, "{bad}");
+        }
+    }
+}
