@@ -68,7 +68,7 @@ impl Collector for TimeOrdered {
     fn merge_fruits(&self, fruits: Vec<(u64, Vec<Ranked>)>) -> tantivy::Result<Self::Fruit> {
         let total = fruits.iter().map(|(count, _)| count).sum();
         let mut hits: Vec<Ranked> = fruits.into_iter().flat_map(|(_, hits)| hits).collect();
-        hits.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+        hits.sort_unstable_by_key(|hit| Reverse(hit.0));
         hits.truncate(self.limit);
         Ok((
             total,
