@@ -75,16 +75,7 @@ fn start_stack(simulated_records: u64) -> Stack {
         "--accounts",
         "6",
     ];
-    let mut simulate = pivotlog(&broker, topic);
-    simulate.args(["simulate"]).args(sim_args);
-    run_ok(simulate);
-    let mut stdout = pivotlog(&broker, topic);
-    stdout.args(["simulate", "--stdout"]).args(sim_args);
-    let docs: Vec<Value> = String::from_utf8(run_ok(stdout).stdout)
-        .unwrap()
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap())
-        .collect();
+    let docs = simulate(&broker, topic, &sim_args);
     let simulated_accounts: BTreeSet<String> = docs
         .iter()
         .map(|d| d["pvt_account_id"].as_str().unwrap().to_owned())

@@ -64,16 +64,7 @@ fn start() -> Stack {
         "--accounts",
         "3",
     ];
-    let mut simulate = pivotlog(&broker, topic);
-    simulate.arg("simulate").args(sim_args);
-    run_ok(simulate);
-    let mut stdout = pivotlog(&broker, topic);
-    stdout.args(["simulate", "--stdout"]).args(sim_args);
-    let simulated: Vec<Value> = String::from_utf8(run_ok(stdout).stdout)
-        .unwrap()
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap())
-        .collect();
+    let simulated = simulate(&broker, topic, &sim_args);
     let simulated_account = simulated[0]["pvt_account_id"].as_str().unwrap().to_owned();
     let total = simulated.len() + lines(CORPUS_PATH).len() + lines(SAMPLE_PATH).len();
 

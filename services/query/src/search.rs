@@ -34,9 +34,8 @@ pub async fn search(
     RawQuery(query): RawQuery,
 ) -> Result<Success, Failure> {
     let fail = |err: ApiError| err.with(&context);
-    let account_id = path.map_err(bad_path).map_err(fail)?.0;
-    let index = authorize(&state, &context, &account_id).map_err(fail)?.clone();
-    let params = Params::parse(query.as_deref()).map_err(fail)?;
+    let scope = Scope::of(&state, &context, path, query.as_deref()).map_err(fail)?;
+    let params = &scope.params;
     if params.get("paginate") == Some("false") {
         return Err(fail(ApiError::invalid_parameter(
             "paginate",
@@ -45,29 +44,27 @@ pub async fn search(
             "false",
         )));
     }
-    let (text, user_query) = parse_query(&index, &params).map_err(fail)?;
     let page_size = params.page_size().map_err(fail)?.expect("paginated");
-    let order = sort_order(&params).map_err(fail)?;
-    let (from, to) = params
-        .time_range(unix_ms_now(), false)
-        .map_err(fail)?
-        .expect("the range has defaults");
+    let order = sort_order(params).map_err(fail)?;
     let start = params.start_key::<SearchCursor>().map_err(fail)?;
-    let snippet = snippet_options(&params).map_err(fail)?;
+    let snippet = snippet_options(params).map_err(fail)?;
 
     let cursor = start.as_ref().map(|(_, cursor)| cursor.clone());
     let page = run_blocking(move || {
         let search = Search {
-            account_id: &account_id,
-            query: &user_query,
-            created_from_ms: from,
-            created_to_ms: to,
+            account_id: &scope.account_id,
+            query: &scope.query,
+            created_from_ms: scope.from_ms,
+            created_to_ms: scope.to_ms,
             order,
             page_size,
             start: cursor,
             snippet,
         };
-        index.search(&search).map_err(|err| search_error(err, &text))
+        scope
+            .index
+            .search(&search)
+            .map_err(|err| search_error(err, &scope.text))
     })
     .await
     .map_err(fail)?;
@@ -90,15 +87,8 @@ pub async fn stats(
     RawQuery(query): RawQuery,
 ) -> Result<Success, Failure> {
     let fail = |err: ApiError| err.with(&context);
-    let account_id = path.map_err(bad_path).map_err(fail)?.0;
-    let index = authorize(&state, &context, &account_id).map_err(fail)?.clone();
-    let params = Params::parse(query.as_deref()).map_err(fail)?;
-    let (text, user_query) = parse_query(&index, &params).map_err(fail)?;
-    let (from, to) = params
-        .time_range(unix_ms_now(), false)
-        .map_err(fail)?
-        .expect("the range has defaults");
-    let interval_text = params.get("interval").unwrap_or("1h").to_owned();
+    let scope = Scope::of(&state, &context, path, query.as_deref()).map_err(fail)?;
+    let interval_text = scope.params.get("interval").unwrap_or("1h").to_owned();
     let interval_s = parse_interval(&interval_text).ok_or_else(|| {
         fail(ApiError::invalid_parameter(
             "interval",
@@ -109,15 +99,16 @@ pub async fn stats(
     })?;
     let stats = run_blocking(move || {
         let request = StatsRequest {
-            account_id: &account_id,
-            query: &user_query,
-            created_from_ms: from,
-            created_to_ms: to,
+            account_id: &scope.account_id,
+            query: &scope.query,
+            created_from_ms: scope.from_ms,
+            created_to_ms: scope.to_ms,
             interval_ms: interval_s * 1000,
         };
-        index
+        scope
+            .index
             .search_stats(&request)
-            .map_err(|err| search_error(err, &text))
+            .map_err(|err| search_error(err, &scope.text))
     })
     .await
     .map_err(fail)?;
@@ -127,6 +118,44 @@ pub async fn stats(
         data: stats_data(&stats, &interval_text),
         paging: None,
     })
+}
+
+/// What both endpoints start from: an account the caller may read, the parameters,
+/// the parsed query and the time window.
+struct Scope {
+    account_id: String,
+    index: PivotIndex,
+    params: Params,
+    text: String,
+    query: UserQuery,
+    from_ms: i64,
+    to_ms: i64,
+}
+
+impl Scope {
+    fn of(
+        state: &AppState,
+        context: &RequestContext,
+        path: Result<Path<String>, PathRejection>,
+        query: Option<&str>,
+    ) -> Result<Scope, ApiError> {
+        let account_id = path.map_err(bad_path)?.0;
+        let index = authorize(state, context, &account_id)?.clone();
+        let params = Params::parse(query)?;
+        let (text, query) = parse_query(&index, &params)?;
+        let (from_ms, to_ms) = params
+            .time_range(unix_ms_now(), false)?
+            .expect("the range has defaults");
+        Ok(Scope {
+            account_id,
+            index,
+            params,
+            text,
+            query,
+            from_ms,
+            to_ms,
+        })
+    }
 }
 
 /// Index reads take milliseconds of CPU: keep them off the async workers.

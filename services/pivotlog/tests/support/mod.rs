@@ -246,3 +246,18 @@ impl Api {
         }
     }
 }
+
+/// Publishes simulated traffic to `topic` and returns the same documents (the
+/// simulator is deterministic: `--stdout` with the same arguments prints them).
+pub fn simulate(broker: &Broker, topic: &str, args: &[&str]) -> Vec<Value> {
+    let mut publish = pivotlog(broker, topic);
+    publish.arg("simulate").args(args);
+    run_ok(publish);
+    let mut print = pivotlog(broker, topic);
+    print.args(["simulate", "--stdout"]).args(args);
+    String::from_utf8(run_ok(print).stdout)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
+}
