@@ -3,8 +3,8 @@
 //! It answers Kazoo's Crossbar Pivot debug API (`/v2/accounts/{ACCOUNT_ID}/pivot/debug`
 //! and `/debug/{ID}`) with Crossbar's envelopes, so Monster UI and existing scripts work
 //! unchanged, and fixes Kazoo's known quirks on purpose (see the README's "Differences
-//! from Kazoo"). Every API request is authenticated ([`auth`]) and reads only the
-//! account in its URL.
+//! from Kazoo"). It adds free-text search and its stats (`/pivot/search[/stats]`).
+//! Every API request is authenticated ([`auth`]) and reads only the account in its URL.
 //!
 //! [`router`] builds the whole service from an [`AppState`]; tests drive it without a
 //! socket, and [`serve`] runs it on a listener the caller binds, until `shutdown`.
