@@ -14,7 +14,7 @@ use tantivy::{TantivyDocument, Term};
 use pivotlog_proto::{DebugEvent, Record, RecordKind};
 
 use crate::reader::{load_event, term_query};
-use crate::schema::{call_key, event_order, indexed_prefix, DOC_TYPE_CALL, DOC_TYPE_RECORD};
+use crate::schema::{call_key, DOC_TYPE_CALL};
 use crate::{CallSummary, Checkpoint, IndexError, PivotIndex};
 
 /// Resources of the tantivy writer.
@@ -250,45 +250,18 @@ impl IndexWriter {
     }
 
     fn record_document(&mut self, event: &DebugEvent, raw: &[u8]) -> Result<TantivyDocument, IndexError> {
-        let fields = *self.index.fields();
-        let mut doc = TantivyDocument::default();
-        doc.add_text(fields.doc_type, DOC_TYPE_RECORD);
-        doc.add_text(fields.event_id, &event.event_id);
-        doc.add_u64(fields.event_order, event_order(&event.event_id));
-        doc.add_text(fields.call_key, call_key(&event.account_id, &event.call_id));
-        doc.add_text(fields.account_id, &event.account_id);
-        doc.add_text(fields.call_id, &event.call_id);
-        doc.add_u64(fields.iteration, u64::from(event.iteration));
-        doc.add_i64(fields.created, event.created_unix_ms);
-        if let Some(record) = &event.record {
-            doc.add_text(fields.kind, RecordKind::of(record).as_str());
-            match record {
-                Record::Request(request) => {
-                    doc.add_text(fields.method, &request.method);
-                    doc.add_text(fields.uri, indexed_prefix(&request.uri));
-                    doc.add_text(fields.request_body, indexed_prefix(&request.body));
-                    self.remember_request(event, request);
-                }
-                Record::Response(response) => {
-                    doc.add_u64(fields.status_code, u64::from(response.status_code));
-                    doc.add_text(fields.body, indexed_prefix(&response.body));
-                    let headers: String = response
-                        .headers
-                        .iter()
-                        .map(|(name, value)| format!("{name}: {value}\n"))
-                        .collect();
-                    doc.add_text(fields.response_headers, indexed_prefix(&headers));
-                    if let Some(line) = self.request_line(event)? {
-                        doc.add_text(fields.method, &line.method);
-                        doc.add_text(fields.uri, indexed_prefix(&line.uri));
-                    }
-                }
-                Record::JsonError(error) => doc.add_text(fields.body, indexed_prefix(&error.body)),
-                Record::SchemaError(error) => doc.add_text(fields.body, indexed_prefix(&error.body)),
+        let line = match &event.record {
+            Some(Record::Request(request)) => {
+                self.remember_request(event, request);
+                None
             }
-        }
-        doc.add_bytes(fields.payload, raw);
-        Ok(doc)
+            Some(Record::Response(_)) => self.request_line(event)?,
+            _ => None,
+        };
+        let line = line
+            .as_ref()
+            .map(|line| (line.uri.as_str(), line.method.as_str()));
+        Ok(self.index.record_document(event, raw, line))
     }
 
     fn remember_request(&mut self, event: &DebugEvent, request: &pivotlog_proto::HttpRequest) {

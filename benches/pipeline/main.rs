@@ -1,0 +1,598 @@
+//! The pipeline benchmark: how close end-to-end ingest comes to bare tantivy, how fresh
+//! the index is, how fast the HTTP API answers at a million records, and what it costs.
+//!
+//! ```text
+//! cargo bench -p pivotlog-benches --bench pipeline               # full: 1 M records, ~20 min
+//! cargo bench -p pivotlog-benches --bench pipeline -- --quick    # smoke: 20 k records, ~2 min
+//! ```
+//! Options: `--records N`, `--runs R`, `--query-seconds S`, `--freshness-seconds S`.
+//! It builds `pivotlog` in release, starts a tansu broker (`.tools/bin/tansu`, `$TANSU`
+//! or `PATH`) and real `pivotlog indexer` / `query` processes on loopback, prints one
+//! table per section and writes every figure to `target/pivotlog-bench/pipeline.json`.
+//! `benches/README.md` explains each measurement and holds the latest results.
+
+mod load;
+mod procs;
+mod summary;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use prost::Message;
+use serde_json::{json, Value};
+
+use pivotlog_index::{PivotIndex, WriterConfig};
+use pivotlog_proto::kazoo::event_from_doc;
+use pivotlog_proto::time::unix_ms_to_gregorian_s;
+use pivotlog_proto::{DebugEvent, Record};
+use pivotlog_publisher::simulate::{SimulateConfig, Simulator};
+use pivotlog_publisher::traffic::{Traffic, TrafficPlan};
+use pivotlog_publisher::EventProducer;
+
+use procs::{Broker, Proc};
+use summary::{Latencies, Spread};
+
+const SEED: u64 = 2024;
+const PARTITIONS: u32 = 4;
+const TOKEN: &str = "bench-token";
+
+struct Options {
+    records: u64,
+    runs: usize,
+    query_seconds: f64,
+    freshness_seconds: f64,
+    freshness_rate: f64,
+    clients: [usize; 2],
+}
+
+impl Options {
+    fn parse() -> Options {
+        let args: Vec<String> = std::env::args().collect();
+        let value = |name: &str| {
+            args.iter()
+                .position(|a| a == name)
+                .and_then(|i| args.get(i + 1))
+                .map(|v| {
+                    v.parse::<f64>()
+                        .unwrap_or_else(|_| panic!("{name} takes a number"))
+                })
+        };
+        let quick = args.iter().any(|a| a == "--quick");
+        Options {
+            records: value("--records").unwrap_or(if quick { 20_000.0 } else { 1_000_000.0 }) as u64,
+            runs: value("--runs").unwrap_or(if quick { 1.0 } else { 3.0 }) as usize,
+            query_seconds: value("--query-seconds").unwrap_or(if quick { 1.0 } else { 8.0 }),
+            freshness_seconds: value("--freshness-seconds").unwrap_or(if quick { 3.0 } else { 30.0 }),
+            freshness_rate: 2000.0,
+            clients: [1, 32],
+        }
+    }
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as i64
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn traffic(records: Option<u64>, rate: Option<f64>, start_unix_ms: Option<i64>) -> Traffic {
+    let simulator = Simulator::new(SimulateConfig {
+        seed: SEED,
+        ..SimulateConfig::default()
+    });
+    Traffic::new(
+        simulator,
+        TrafficPlan {
+            records,
+            rate,
+            start_unix_ms,
+        },
+    )
+}
+
+/// The simulated records, exactly as `pivotlog simulate` with the same arguments makes them.
+fn generate(records: u64, start_unix_ms: i64) -> Vec<DebugEvent> {
+    let mut traffic = traffic(Some(records), None, Some(start_unix_ms));
+    let mut events = Vec::with_capacity(records as usize + 10);
+    runtime().block_on(async {
+        while let Some(call) = traffic.next_call().await {
+            events.extend(
+                call.iter()
+                    .map(|doc| event_from_doc(doc).expect("valid simulated document")),
+            );
+        }
+    });
+    events
+}
+
+fn main() {
+    let options = Options::parse();
+    let machine = summary::machine();
+    println!("pivotlog pipeline benchmark — {machine}");
+    let binary = procs::build_pivotlog();
+    let mut report = serde_json::Map::new();
+    report.insert("machine".into(), machine.into());
+    report.insert("date_unix_ms".into(), now_ms().into());
+
+    // Data: stamped so that every record falls in the API's default 31-day window.
+    let span_ms = options.records as i64 * 7 + 60_000;
+    let start_unix_ms = now_ms() - span_ms - 3_600_000;
+    let events = generate(options.records, start_unix_ms);
+    let raw_bytes: usize = events.iter().map(Message::encoded_len).sum();
+    let records = events.len();
+    println!(
+        "data: {records} simulated records (seed {SEED}), {:.0} MB of protobuf, {:.0} bytes/record",
+        raw_bytes as f64 / 1e6,
+        raw_bytes as f64 / records as f64
+    );
+    report.insert("records".into(), records.into());
+    report.insert("raw_protobuf_bytes".into(), raw_bytes.into());
+
+    let writer_config = WriterConfig::default();
+    let ceiling = ceiling(&events, &writer_config, options.runs);
+    let ceiling_rate = Spread::of(&ceiling.iter().map(|s| records as f64 / s).collect::<Vec<_>>());
+    println!(
+        "\n1. ceiling: bare tantivy, same documents, {} threads, {} MB, one commit",
+        writer_config.num_threads,
+        writer_config.memory_budget_bytes >> 20
+    );
+    println!(
+        "   {} records/s, {} MB/s",
+        ceiling_rate.show(0),
+        Spread::of(
+            &ceiling
+                .iter()
+                .map(|s| raw_bytes as f64 / 1e6 / s)
+                .collect::<Vec<_>>()
+        )
+        .show(1)
+    );
+    report.insert("ceiling_records_per_s".into(), ceiling_rate.json());
+
+    let broker = Broker::start();
+    broker.create_topic("bench", PARTITIONS);
+    let preload = Instant::now();
+    let status = procs::pivotlog(&binary, &broker, "bench")
+        .args([
+            "simulate",
+            "--count",
+            &options.records.to_string(),
+            "--seed",
+            &SEED.to_string(),
+        ])
+        .args(["--start-unix-ms", &start_unix_ms.to_string()])
+        .status()
+        .expect("pivotlog simulate runs");
+    assert!(status.success());
+    println!(
+        "\n2. end-to-end ingest: {records} records pre-loaded into {PARTITIONS} partitions in {:.1} s; indexer started cold",
+        preload.elapsed().as_secs_f64()
+    );
+    let data_root = tempfile::tempdir().unwrap();
+    let mut ingest_seconds = Vec::new();
+    let mut indexer_peak_rss = Vec::new();
+    let mut last_dir = None;
+    for run in 0..options.runs {
+        let dir = data_root.path().join(format!("ingest-{run}"));
+        let (seconds, peak) = ingest(&binary, &broker, &dir, records, None);
+        ingest_seconds.push(seconds);
+        indexer_peak_rss.push(peak as f64);
+        last_dir = Some(dir);
+    }
+    let ingest_rate = Spread::of(
+        &ingest_seconds
+            .iter()
+            .map(|s| records as f64 / s)
+            .collect::<Vec<_>>(),
+    );
+    println!(
+        "   {} records/s, {} MB/s, {:.0} % of the ceiling (target ≥ 90 %)",
+        ingest_rate.show(0),
+        Spread::of(
+            &ingest_seconds
+                .iter()
+                .map(|s| raw_bytes as f64 / 1e6 / s)
+                .collect::<Vec<_>>()
+        )
+        .show(1),
+        100.0 * ingest_rate.median / ceiling_rate.median
+    );
+    let index_dir = last_dir.expect("at least one run");
+
+    // The same, with the query service answering a steady load on the same machine.
+    let tokens = data_root.path().join("tokens.json");
+    let account = busiest_account(&events);
+    std::fs::write(&tokens, json!({TOKEN: {"account_id": account}}).to_string()).unwrap();
+    let loaded_dir = data_root.path().join("ingest-under-load");
+    let (loaded_seconds, _) = ingest(&binary, &broker, &loaded_dir, records, Some((&tokens, &account)));
+    let loaded_rate = records as f64 / loaded_seconds;
+    println!(
+        "   under a steady query load (10 requests/s): {loaded_rate:.0} records/s, {:.0} % of the ceiling",
+        100.0 * loaded_rate / ceiling_rate.median
+    );
+    report.insert(
+        "ingest".into(),
+        json!({
+            "records_per_s": ingest_rate.json(),
+            "ratio_to_ceiling": ingest_rate.median / ceiling_rate.median,
+            "under_query_load_records_per_s": loaded_rate,
+            "indexer_peak_rss_bytes": Spread::of(&indexer_peak_rss).json(),
+        }),
+    );
+
+    let freshness = freshness(&binary, &broker, data_root.path(), &options);
+    println!(
+        "\n3. freshness at {:.0} records/s for {:.0} s: produce → searchable p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms ({} samples; target p99 ≤ 2000 ms)",
+        options.freshness_rate,
+        options.freshness_seconds,
+        freshness.percentile(50.0),
+        freshness.percentile(99.0),
+        freshness.max(),
+        freshness.count()
+    );
+    report.insert(
+        "freshness_ms".into(),
+        json!({"p50": freshness.percentile(50.0), "p99": freshness.percentile(99.0), "max": freshness.max()}),
+    );
+
+    let (queries, query_rss) = queries(&binary, &broker, &index_dir, &tokens, &account, &events, &options);
+    report.insert("queries".into(), queries);
+
+    let index_bytes = procs::dir_bytes(&index_dir);
+    let peak = Spread::of(&indexer_peak_rss);
+    println!("\n5. cost");
+    println!(
+        "   index: {:.0} bytes/record ({:.2}× the raw protobuf); indexer peak RSS {} MiB over a {records}-record backlog (target ≤ 1024); query service RSS {:.0} MiB (peak {:.0})",
+        index_bytes as f64 / records as f64,
+        index_bytes as f64 / raw_bytes as f64,
+        Spread::of(&indexer_peak_rss.iter().map(|b| b / 1048576.0).collect::<Vec<_>>()).show(0),
+        query_rss.0 as f64 / 1048576.0,
+        query_rss.1 as f64 / 1048576.0,
+    );
+    report.insert(
+        "cost".into(),
+        json!({
+            "index_bytes_per_record": index_bytes as f64 / records as f64,
+            "index_to_raw_protobuf": index_bytes as f64 / raw_bytes as f64,
+            "indexer_peak_rss_bytes": peak.json(),
+            "query_rss_bytes": query_rss.0,
+            "query_peak_rss_bytes": query_rss.1,
+        }),
+    );
+
+    let out = procs::workspace().join("target/pivotlog-bench");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(
+        out.join("pipeline.json"),
+        serde_json::to_vec_pretty(&Value::Object(report)).unwrap(),
+    )
+    .unwrap();
+    println!("\nfigures written to {}", out.join("pipeline.json").display());
+}
+
+/// Seconds to add every document to a bare tantivy writer and commit, per run.
+fn ceiling(events: &[DebugEvent], config: &WriterConfig, runs: usize) -> Vec<f64> {
+    (0..runs)
+        .map(|_| {
+            let dir = tempfile::tempdir().unwrap();
+            let index = PivotIndex::open_or_create(dir.path()).unwrap();
+            // Documents are built before the clock starts: no protobuf, no Kafka.
+            let mut requests: HashMap<(&str, u32), (&str, &str)> = HashMap::new();
+            let docs: Vec<_> = events
+                .iter()
+                .map(|event| {
+                    let key = (event.call_id.as_str(), event.iteration);
+                    let line = match &event.record {
+                        Some(Record::Request(request)) => {
+                            requests.insert(key, (&request.uri, &request.method));
+                            None
+                        }
+                        Some(Record::Response(_)) => requests.get(&key).copied(),
+                        _ => None,
+                    };
+                    index.record_document(event, &event.encode_to_vec(), line)
+                })
+                .collect();
+            let started = Instant::now();
+            let mut writer = index
+                .tantivy_index()
+                .writer_with_num_threads(config.num_threads, config.memory_budget_bytes)
+                .unwrap();
+            let mut policy = tantivy::indexer::LogMergePolicy::default();
+            policy.set_del_docs_ratio_before_merge(config.del_docs_ratio_before_merge);
+            writer.set_merge_policy(Box::new(policy));
+            for doc in docs {
+                writer.add_document(doc).unwrap();
+            }
+            writer.commit().unwrap();
+            started.elapsed().as_secs_f64()
+        })
+        .collect()
+}
+
+fn open_when_ready(dir: &Path) -> PivotIndex {
+    procs::wait_until("the index to exist", Duration::from_secs(60), || {
+        dir.join("meta.json").exists()
+    });
+    PivotIndex::open_or_create(dir).expect("the index opens")
+}
+
+/// Starts an indexer cold on `dir` and times it until every record is committed and
+/// searchable; with `query`, a query service answers a steady load meanwhile.
+/// Returns (seconds, indexer peak RSS).
+fn ingest(
+    binary: &Path,
+    broker: &Broker,
+    dir: &Path,
+    records: usize,
+    query: Option<(&Path, &str)>,
+) -> (f64, u64) {
+    let started = Instant::now();
+    let indexer = Proc::spawn(
+        procs::pivotlog(binary, broker, "bench")
+            .arg("indexer")
+            .arg("--data-dir")
+            .arg(dir),
+    );
+    let stop = Arc::new(AtomicBool::new(false));
+    let background = query.map(|(tokens, account)| {
+        let port = procs::free_port();
+        let proc = Proc::spawn(
+            procs::pivotlog(binary, broker, "bench")
+                .args(["query", "--listen", &format!("127.0.0.1:{port}"), "--auth-tokens"])
+                .arg(tokens)
+                .arg("--data-dir")
+                .arg(dir),
+        );
+        let paths = vec![
+            format!("/v2/accounts/{account}/pivot/debug"),
+            format!("/v2/accounts/{account}/pivot/search?q=ECONNREFUSED"),
+        ];
+        let load = load::steady(
+            format!("http://127.0.0.1:{port}"),
+            TOKEN.into(),
+            paths,
+            10.0,
+            stop.clone(),
+        );
+        (proc, load)
+    });
+    let index = open_when_ready(dir);
+    loop {
+        index.reload().unwrap();
+        if index.count_records().unwrap() >= records {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let (_, peak) = indexer.rss();
+    stop.store(true, Ordering::Relaxed);
+    if let Some((_proc, load)) = background {
+        load.join().unwrap();
+    }
+    (seconds, peak)
+}
+
+fn busiest_account(events: &[DebugEvent]) -> String {
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for event in events {
+        *counts.entry(&event.account_id).or_default() += 1;
+    }
+    counts
+        .into_iter()
+        .max_by_key(|(_, count)| *count)
+        .unwrap()
+        .0
+        .to_owned()
+}
+
+/// Delays from handing a record to the producer to seeing it in a fresh reader.
+fn freshness(binary: &Path, broker: &Broker, root: &Path, options: &Options) -> Latencies {
+    broker.create_topic("fresh", PARTITIONS);
+    let dir = root.join("fresh");
+    let _indexer = Proc::spawn(
+        procs::pivotlog(binary, broker, "fresh")
+            .arg("indexer")
+            .arg("--data-dir")
+            .arg(&dir),
+    );
+    let index = open_when_ready(&dir);
+    let pending: Arc<Mutex<Vec<(String, Instant)>>> = Arc::default();
+    let done = Arc::new(AtomicBool::new(false));
+    let watcher = {
+        let pending = pending.clone();
+        let done = done.clone();
+        std::thread::spawn(move || {
+            let mut delays = Vec::new();
+            let deadline = Duration::from_secs(60);
+            let mut finished_at: Option<Instant> = None;
+            loop {
+                index.reload().unwrap();
+                let now = Instant::now();
+                pending.lock().unwrap().retain(|(id, sent)| {
+                    let visible = index.has_event(id).unwrap();
+                    if visible {
+                        delays.push(now - *sent);
+                    }
+                    !visible
+                });
+                if done.load(Ordering::Relaxed) {
+                    let since = *finished_at.get_or_insert(now);
+                    if pending.lock().unwrap().is_empty() || since.elapsed() > deadline {
+                        break;
+                    }
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            delays
+        })
+    };
+    let count = (options.freshness_rate * options.freshness_seconds) as u64;
+    let mut config = rdkafka::ClientConfig::new();
+    config.set("bootstrap.servers", &broker.address);
+    runtime().block_on(async {
+        let mut producer: EventProducer<()> = EventProducer::new(&config, "fresh").unwrap();
+        let mut traffic = traffic(Some(count), Some(options.freshness_rate), None);
+        let mut sent = 0u64;
+        while let Some(call) = traffic.next_call().await {
+            for doc in call {
+                let event = event_from_doc(&doc).unwrap();
+                if sent.is_multiple_of(10) {
+                    pending
+                        .lock()
+                        .unwrap()
+                        .push((event.event_id.clone(), Instant::now()));
+                }
+                sent += 1;
+                for (_, outcome) in producer.send(&event, ()).await {
+                    outcome.expect("delivered");
+                }
+            }
+        }
+        for (_, outcome) in producer.flush().await {
+            outcome.expect("delivered");
+        }
+    });
+    done.store(true, Ordering::Relaxed);
+    let delays = watcher.join().unwrap();
+    Latencies::new(delays, Duration::from_secs_f64(options.freshness_seconds))
+}
+
+/// Each query kind at 1 and 32 concurrent clients against a `pivotlog query` process.
+fn queries(
+    binary: &Path,
+    broker: &Broker,
+    dir: &Path,
+    tokens: &Path,
+    account: &str,
+    events: &[DebugEvent],
+    options: &Options,
+) -> (Value, (u64, u64)) {
+    let port = procs::free_port();
+    let query = Proc::spawn(
+        procs::pivotlog(binary, broker, "bench")
+            .args(["query", "--listen", &format!("127.0.0.1:{port}"), "--auth-tokens"])
+            .arg(tokens)
+            .arg("--data-dir")
+            .arg(dir),
+    );
+    let base = format!("http://127.0.0.1:{port}");
+    procs::wait_until("the query service", Duration::from_secs(60), || {
+        ureq::get(&format!("{base}/readyz")).call().is_ok()
+    });
+    let api = format!("/v2/accounts/{account}/pivot");
+    let mine: Vec<&DebugEvent> = events.iter().filter(|e| e.account_id == account).collect();
+    let calls: Vec<String> = mine
+        .iter()
+        .step_by((mine.len() / 200).max(1))
+        .map(|e| form_urlencoded::byte_serialize(e.call_id.as_bytes()).collect())
+        .collect();
+    let first_s = unix_ms_to_gregorian_s(mine[0].created_unix_ms);
+    let encode = |q: &str| -> String { form_urlencoded::byte_serialize(q.as_bytes()).collect() };
+    let search = |q: &str| format!("{api}/search?q={}", encode(q));
+    let kinds: Vec<(&str, Vec<String>, f64)> = vec![
+        (
+            "detail by call id",
+            calls.iter().map(|c| format!("{api}/debug/{c}")).collect(),
+            10.0,
+        ),
+        ("listing page", vec![format!("{api}/debug")], 20.0),
+        (
+            "listing, 1 h range",
+            vec![format!(
+                "{api}/debug?created_from={first_s}&created_to={}",
+                first_s + 3600
+            )],
+            20.0,
+        ),
+        ("search: rare string", vec![search("NullPointerException")], 50.0),
+        ("search: common word", vec![search("error")], 50.0),
+        ("search: phrase", vec![search("\"Internal Server Error\"")], 50.0),
+        (
+            "search: filter + text",
+            vec![search("status_code:[500 TO 599] AND ECONNREFUSED")],
+            50.0,
+        ),
+        (
+            "stats by status and hour",
+            vec![format!(
+                "{api}/search/stats?q={}&interval=1h",
+                encode("status_code:>=400")
+            )],
+            100.0,
+        ),
+    ];
+    println!(
+        "\n4. queries over HTTP, {} records in the index, account with {} records; {:.0} s per row, closed loop",
+        events.len(),
+        mine.len(),
+        options.query_seconds
+    );
+    println!(
+        "   {:<26} {:>9} {:>8} {:>8} {:>8} {:>9} {:>8}  target p99",
+        "query", "hits", "clients", "p50 ms", "p99 ms", "max ms", "req/s"
+    );
+    let mut rows = Vec::new();
+    for (name, paths, target_ms) in &kinds {
+        let hits = total_hits(&base, &paths[0]);
+        // Warm the page cache and the reader once.
+        load::closed_loop(&base, TOKEN, paths, 1, Duration::from_millis(300));
+        for clients in options.clients {
+            let latencies = load::closed_loop(
+                &base,
+                TOKEN,
+                paths,
+                clients,
+                Duration::from_secs_f64(options.query_seconds),
+            );
+            let p99 = latencies.percentile(99.0);
+            println!(
+                "   {:<26} {:>9} {:>8} {:>8.1} {:>8.1} {:>9.1} {:>8.0}  {} {}",
+                name,
+                hits,
+                clients,
+                latencies.percentile(50.0),
+                p99,
+                latencies.max(),
+                latencies.per_second(),
+                target_ms,
+                if clients == 32 && p99 > *target_ms {
+                    "MISSED"
+                } else {
+                    ""
+                }
+            );
+            rows.push(json!({
+                "query": name, "hits": hits, "clients": clients,
+                "p50_ms": latencies.percentile(50.0), "p99_ms": p99, "max_ms": latencies.max(),
+                "requests_per_s": latencies.per_second(), "requests": latencies.count(), "target_p99_ms": target_ms,
+            }));
+        }
+    }
+    (Value::Array(rows), query.rss())
+}
+
+/// `total_hits` of a search, or the number of items of a listing or detail page.
+fn total_hits(base: &str, path: &str) -> String {
+    let body: Value = ureq::get(&format!("{base}{path}"))
+        .set("X-Auth-Token", TOKEN)
+        .call()
+        .unwrap()
+        .into_json()
+        .unwrap();
+    match body.get("total_hits") {
+        Some(total) => total.to_string(),
+        None => body["data"]
+            .as_array()
+            .map_or("-".into(), |items| items.len().to_string()),
+    }
+}
