@@ -261,3 +261,139 @@ pub fn simulate(broker: &Broker, topic: &str, args: &[&str]) -> Vec<Value> {
         .map(|line| serde_json::from_str(line).unwrap())
         .collect()
 }
+
+// ---- Fault-injection helpers (tests/faults_*.rs) ----
+
+/// Whether the fault tests run at full size (`PIVOTLOG_FAULTS_FULL=1`).
+pub fn faults_full() -> bool {
+    std::env::var("PIVOTLOG_FAULTS_FULL").is_ok_and(|v| v == "1")
+}
+
+/// The seed of a fault test's random schedule: `PIVOTLOG_FAULTS_SEED`, else a fresh one.
+/// Printed, so that a failure can be replayed.
+pub fn faults_seed() -> u64 {
+    let seed = std::env::var("PIVOTLOG_FAULTS_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64
+        });
+    eprintln!("fault schedule seed: PIVOTLOG_FAULTS_SEED={seed}");
+    seed
+}
+
+/// The events `simulate --stdout` prints for `args`, by event id.
+pub fn simulated_events(
+    broker: &Broker,
+    topic: &str,
+    args: &[&str],
+) -> BTreeMap<String, pivotlog_proto::DebugEvent> {
+    let mut command = pivotlog(broker, topic);
+    command.args(["simulate", "--stdout"]).args(args);
+    String::from_utf8(run_ok(command).stdout)
+        .unwrap()
+        .lines()
+        .map(|line| pivotlog_proto::kazoo::event_from_doc(&serde_json::from_str(line).unwrap()).unwrap())
+        .map(|event| (event.event_id.clone(), event))
+        .collect()
+}
+
+/// Asserts that the committed index holds exactly `expected`: each event once, every
+/// field equal, and each call's summary counting its records once.
+pub fn assert_index_exactly(
+    index: &pivotlog_index::PivotIndex,
+    expected: &BTreeMap<String, pivotlog_proto::DebugEvent>,
+) {
+    index.reload().unwrap();
+    let records = index.all_records().unwrap();
+    let mut actual = BTreeMap::new();
+    let mut duplicates = Vec::new();
+    for event in records {
+        if let Some(previous) = actual.insert(event.event_id.clone(), event) {
+            duplicates.push(previous.event_id);
+        }
+    }
+    assert!(
+        duplicates.is_empty(),
+        "{} events indexed twice, e.g. {:?}",
+        duplicates.len(),
+        &duplicates[..duplicates.len().min(5)]
+    );
+    let missing: Vec<&String> = expected.keys().filter(|id| !actual.contains_key(*id)).collect();
+    assert!(
+        missing.is_empty(),
+        "{} of {} events missing, e.g. {:?}",
+        missing.len(),
+        expected.len(),
+        &missing[..missing.len().min(5)]
+    );
+    let unexpected: Vec<&String> = actual.keys().filter(|id| !expected.contains_key(*id)).collect();
+    assert!(unexpected.is_empty(), "unexpected events {unexpected:?}");
+    for (id, event) in expected {
+        assert_eq!(actual.get(id), Some(event), "event {id} differs");
+    }
+    let mut per_call: BTreeMap<(&str, &str), u64> = BTreeMap::new();
+    for event in expected.values() {
+        *per_call.entry((&event.account_id, &event.call_id)).or_default() += 1;
+    }
+    for ((account, call), records) in per_call {
+        let summary = index
+            .call_summary(account, call)
+            .unwrap()
+            .unwrap_or_else(|| panic!("call {call} has no summary"));
+        assert_eq!(
+            summary.records, records,
+            "summary of call {call} counts its records once"
+        );
+    }
+}
+
+/// The sum of the checkpoint's next offsets: the number of records the committed index
+/// has handled, on a topic whose offsets start at 0.
+pub fn checkpointed_records(index: &pivotlog_index::PivotIndex) -> i64 {
+    index.checkpoint().unwrap().offsets.values().sum()
+}
+
+impl Process {
+    /// Spawns `command` with its stderr appended to `log` (to read what it said).
+    pub fn spawn_logging(mut command: Command, log: &Path) -> Process {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .unwrap();
+        command.stderr(file);
+        Process::spawn(command)
+    }
+
+    /// True while the process has not exited.
+    pub fn is_running(&mut self) -> bool {
+        self.0.try_wait().unwrap().is_none()
+    }
+}
+
+impl Api {
+    /// Like [`Api::get`], but a connection-level failure is an `Err` instead of a panic.
+    pub fn try_get(&self, path: &str, token: Option<&str>) -> Result<Reply, String> {
+        let mut request = ureq::get(&format!("{}{path}", self.base)).timeout(Duration::from_secs(10));
+        if let Some(token) = token {
+            request = request.set("X-Auth-Token", token);
+        }
+        let response = match request.call() {
+            Ok(response) => response,
+            Err(ureq::Error::Status(_, response)) => response,
+            Err(err) => return Err(err.to_string()),
+        };
+        let status = response.status();
+        let text = response.into_string().map_err(|err| format!("body: {err}"))?;
+        let body = serde_json::from_str(&text).map_err(|_| format!("not JSON: {text}"))?;
+        Ok(Reply {
+            status,
+            headers: BTreeMap::new(),
+            body,
+        })
+    }
+}
