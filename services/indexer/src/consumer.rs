@@ -9,6 +9,7 @@ use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::error::KafkaError;
 use rdkafka::message::{BorrowedMessage, Header, Message, OwnedHeaders};
 use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
+use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{Offset, TopicPartitionList};
 use tracing::{debug, error, info, warn};
 
@@ -25,10 +26,17 @@ pub struct IndexerConfig {
     pub partitions: Option<Vec<i32>>,
     /// Longest time a handled record waits before it is committed (and searchable).
     pub commit_interval: Duration,
-    /// Where undecodable records are copied, if anywhere.
+    /// Where undecodable and oversized records are copied, if anywhere.
     pub dead_letter_topic: Option<String>,
+    /// Largest record value indexed; a larger one is skipped as `oversized` (and
+    /// dead-lettered), like an undecodable one.
+    pub max_record_bytes: usize,
     pub writer: WriterConfig,
 }
+
+/// Default of [`IndexerConfig::max_record_bytes`]: above any default Kafka message
+/// limit (1 MB), so only clusters configured for huge messages ever reach it.
+pub const DEFAULT_MAX_RECORD_BYTES: usize = 8 << 20;
 
 impl IndexerConfig {
     pub fn new(topic: &str) -> IndexerConfig {
@@ -37,6 +45,7 @@ impl IndexerConfig {
             partitions: None,
             commit_interval: Duration::from_secs(1),
             dead_letter_topic: None,
+            max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
             writer: WriterConfig::default(),
         }
     }
@@ -56,6 +65,13 @@ const POLL_TIMEOUT: Duration = Duration::from_millis(100);
 const METADATA_TIMEOUT: Duration = Duration::from_secs(5);
 const PARTITION_REFRESH: Duration = Duration::from_secs(30);
 const RETRY_BACKOFF: Duration = Duration::from_secs(1);
+/// How often the broker is probed (a metadata request), so that readiness reflects an
+/// outage and its end. Records do not prove the broker is up: they may come from
+/// librdkafka's prefetch queue long after it went down.
+const PROBE_INTERVAL: Duration = Duration::from_secs(5);
+/// The same, while it is unreachable.
+const PROBE_INTERVAL_DOWN: Duration = Duration::from_secs(2);
+const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Runs the indexer until `shutdown` is set, then commits what it has and returns.
 /// Blocking: call it on a thread of its own.
@@ -88,6 +104,7 @@ pub fn run(
         dead_letters,
         stats,
         owned: Vec::new(),
+        last_probe: Instant::now(),
     };
     session.run(shutdown)
 }
@@ -112,6 +129,8 @@ struct Session<'a> {
     dead_letters: Option<DeadLetters>,
     stats: &'a IndexerStats,
     owned: Vec<i32>,
+    /// Last probe of the broker, or proof that it is reachable (an assignment).
+    last_probe: Instant,
 }
 
 impl Session<'_> {
@@ -138,11 +157,28 @@ impl Session<'_> {
                         &message,
                     ) =>
                 {
-                    handle(&mut self.writer, &mut self.dead_letters, self.stats, &message)?;
+                    handle(
+                        &mut self.writer,
+                        &mut self.dead_letters,
+                        self.stats,
+                        self.config.max_record_bytes,
+                        &message,
+                    )?;
                 }
                 Some(Ok(_)) => {}
+                Some(Err(KafkaError::MessageConsumption(RDKafkaErrorCode::AllBrokersDown))) => {
+                    self.broker_reachable(false, Some("every broker connection is down"));
+                }
                 Some(Err(err)) => debug!(error = %err, "consumer error (librdkafka retries by itself)"),
                 None => {}
+            }
+            let probe_interval = if self.stats.broker_reachable.load(Ordering::Relaxed) {
+                PROBE_INTERVAL
+            } else {
+                PROBE_INTERVAL_DOWN
+            };
+            if self.last_probe.elapsed() >= probe_interval {
+                self.probe_broker();
             }
             if last_commit.elapsed() >= self.config.commit_interval {
                 self.commit();
@@ -154,6 +190,36 @@ impl Session<'_> {
             warn!("the final commit failed; uncommitted records will be re-read on restart");
         }
         Ok(())
+    }
+
+    /// Asks the broker for the topic's metadata, to know whether it is reachable.
+    fn probe_broker(&mut self) {
+        self.last_probe = Instant::now();
+        match self
+            .consumer
+            .fetch_metadata(Some(&self.config.topic), PROBE_TIMEOUT)
+        {
+            Ok(_) => self.broker_reachable(true, None),
+            Err(err) => self.broker_reachable(false, Some(&err.to_string())),
+        }
+    }
+
+    /// Records whether the broker is reachable, logging each change.
+    fn broker_reachable(&mut self, reachable: bool, reason: Option<&str>) {
+        if reachable {
+            self.last_probe = Instant::now();
+        }
+        let was = self.stats.broker_reachable.swap(reachable, Ordering::Relaxed);
+        match (was, reachable) {
+            (true, false) => warn!(
+                reason = reason.unwrap_or("unknown"),
+                "the Kafka broker is unreachable; retrying (nothing is lost, indexing resumes at the checkpoint)"
+            ),
+            (false, true) if self.stats.consuming.load(Ordering::Relaxed) => {
+                info!("the Kafka broker is reachable again")
+            }
+            _ => {}
+        }
     }
 
     /// Assigns the owned partitions at their checkpointed offsets (first run, or when
@@ -177,7 +243,9 @@ impl Session<'_> {
             None => existing,
         };
         wanted.sort_unstable();
+        self.broker_reachable(true, None);
         if wanted == self.owned {
+            self.stats.consuming.store(true, Ordering::Relaxed);
             return Ok(());
         }
         let checkpoint = self.writer.checkpoint().clone();
@@ -256,7 +324,10 @@ impl Session<'_> {
         match outcome {
             Ok(committed) => {
                 IndexerStats::bump(&self.stats.commits);
-                self.stats.commit_failing.store(false, Ordering::Relaxed);
+                if self.stats.commit_failing.load(Ordering::Relaxed) {
+                    info!("committing again: the checkpoint advances");
+                }
+                self.stats.set_commit_error(None);
                 self.stats
                     .last_commit_unix_ms
                     .store(unix_ms_now(), Ordering::Relaxed);
@@ -266,8 +337,8 @@ impl Session<'_> {
             }
             Err(reason) => {
                 IndexerStats::bump(&self.stats.failed_commits);
-                self.stats.commit_failing.store(true, Ordering::Relaxed);
                 error!(%reason, "commit failed; the checkpoint does not advance, re-reading from it");
+                self.stats.set_commit_error(Some(reason));
                 self.rewind();
                 std::thread::sleep(RETRY_BACKOFF);
                 false
@@ -369,9 +440,30 @@ fn handle(
     writer: &mut IndexWriter,
     dead_letters: &mut Option<DeadLetters>,
     stats: &IndexerStats,
+    max_record_bytes: usize,
     message: &BorrowedMessage<'_>,
 ) -> Result<(), IndexerError> {
     let payload = message.payload().unwrap_or_default();
+    if payload.len() > max_record_bytes {
+        IndexerStats::bump(&stats.oversized);
+        let reason = format!(
+            "oversized: {} bytes, over the {max_record_bytes}-byte limit",
+            payload.len()
+        );
+        warn!(
+            topic = message.topic(),
+            partition = message.partition(),
+            offset = message.offset(),
+            bytes = payload.len(),
+            limit = max_record_bytes,
+            "oversized record skipped"
+        );
+        if let Some(dead_letters) = dead_letters {
+            dead_letters.send(message, &reason);
+        }
+        writer.set_position(message.topic(), message.partition(), message.offset() + 1);
+        return Ok(());
+    }
     match decode_event(payload) {
         Ok(event) => match writer.add(&event, payload)? {
             AddOutcome::Added => IndexerStats::bump(&stats.indexed),
@@ -409,9 +501,15 @@ fn consumer(kafka: &ClientConfig) -> Result<BaseConsumer, KafkaError> {
 }
 
 /// Copies undecodable records to a topic, with where they came from and why.
+///
+/// A dead letter's payload is cut to what the producer may send (`message.max.bytes`
+/// less room for the key and headers), with the original size in a
+/// `pivotlog.payload.truncated` header: a record the producer refuses would fail every
+/// commit after it. The whole record stays in the source topic, at the offset given.
 struct DeadLetters {
     producer: FutureProducer,
     topic: String,
+    max_payload: usize,
     /// Enqueued deliveries, or why a record could not even be enqueued.
     pending: Vec<Result<DeliveryFuture, KafkaError>>,
 }
@@ -420,9 +518,14 @@ impl DeadLetters {
     fn new(kafka: &ClientConfig, topic: &str) -> Result<DeadLetters, KafkaError> {
         let mut config = kafka.clone();
         config.set("enable.idempotence", "true");
+        let message_max = config
+            .get("message.max.bytes")
+            .and_then(|v| v.parse::<usize>().ok())
+            .unwrap_or(1_000_000);
         Ok(DeadLetters {
             producer: config.create()?,
             topic: topic.to_owned(),
+            max_payload: message_max.saturating_sub(DEAD_LETTER_OVERHEAD).max(1024),
             pending: Vec::new(),
         })
     }
@@ -430,7 +533,11 @@ impl DeadLetters {
     fn send(&mut self, message: &BorrowedMessage<'_>, reason: &str) {
         let partition = message.partition().to_string();
         let offset = message.offset().to_string();
-        let headers = OwnedHeaders::new()
+        let payload = message.payload().unwrap_or_default();
+        let key = message.key().unwrap_or_default();
+        let room = self.max_payload.saturating_sub(key.len() + reason.len());
+        let original_bytes = payload.len().to_string();
+        let mut headers = OwnedHeaders::new()
             .insert(Header {
                 key: "pivotlog.source.topic",
                 value: Some(message.topic()),
@@ -447,10 +554,16 @@ impl DeadLetters {
                 key: "pivotlog.error",
                 value: Some(reason),
             });
+        if payload.len() > room {
+            headers = headers.insert(Header {
+                key: "pivotlog.payload.truncated",
+                value: Some(&original_bytes),
+            });
+        }
         let mut record = FutureRecord::to(&self.topic)
-            .payload(message.payload().unwrap_or_default())
+            .payload(&payload[..payload.len().min(room)])
             .headers(headers);
-        if let Some(key) = message.key() {
+        if message.key().is_some() {
             record = record.key(key);
         }
         match self.producer.send_result(record) {
@@ -474,6 +587,9 @@ impl DeadLetters {
         Ok(confirmed)
     }
 }
+
+/// Room left in a dead letter for the key, the headers and the record framing.
+const DEAD_LETTER_OVERHEAD: usize = 16 << 10;
 
 fn unix_ms_now() -> i64 {
     SystemTime::now()

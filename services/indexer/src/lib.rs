@@ -11,11 +11,16 @@
 //!   be a duplicate, or counted as undecodable (and, when configured, confirmed on the
 //!   dead-letter topic). A failed commit rolls the writer back and re-reads from the
 //!   committed checkpoint, so nothing is skipped.
+//! * A record larger than [`IndexerConfig::max_record_bytes`] is skipped like an
+//!   undecodable one (counted, dead-lettered with reason `oversized`).
+//! * Nothing the broker or the disk does makes the loop exit: a broker outage is waited
+//!   out (and shown by [`IndexerStats::readiness`]), a failing commit is retried from the
+//!   checkpoint until the disk takes it again.
 //! * Memory is bounded by librdkafka's prefetch queue and tantivy's memory budget:
 //!   when indexing is slower than the topic, fetching simply waits.
 
 mod consumer;
 mod stats;
 
-pub use consumer::{run, IndexerConfig, IndexerError};
+pub use consumer::{run, IndexerConfig, IndexerError, DEFAULT_MAX_RECORD_BYTES};
 pub use stats::IndexerStats;

@@ -1,5 +1,6 @@
 //! `pivotlog indexer`
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -7,6 +8,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
 
 use pivotlog_index::{PivotIndex, WriterConfig};
 use pivotlog_indexer::{IndexerConfig, IndexerStats};
@@ -19,6 +24,10 @@ pub struct Args {
     kafka: KafkaArgs,
     #[command(flatten)]
     pub indexing: IndexingArgs,
+    /// Serve `/healthz` and `/readyz` (503 with the reason while the broker is
+    /// unreachable or commits fail; both carry the counters) on this address.
+    #[arg(long, env = "PIVOTLOG_HEALTH_LISTEN")]
+    health_listen: Option<SocketAddr>,
 }
 
 /// Index location and indexing knobs, shared with `standalone`.
@@ -33,9 +42,12 @@ pub struct IndexingArgs {
     /// Partitions this indexer owns, comma-separated; all if absent.
     #[arg(long, env = "PIVOTLOG_PARTITIONS", value_delimiter = ',')]
     pub partitions: Option<Vec<i32>>,
-    /// Topic that receives undecodable records, with their origin in headers.
+    /// Topic that receives undecodable and oversized records, with their origin in headers.
     #[arg(long, env = "PIVOTLOG_DEAD_LETTER_TOPIC")]
     pub dead_letter_topic: Option<String>,
+    /// Largest record value indexed, bytes; larger ones are skipped as `oversized`.
+    #[arg(long, env = "PIVOTLOG_MAX_RECORD_BYTES", default_value_t = pivotlog_indexer::DEFAULT_MAX_RECORD_BYTES)]
+    pub max_record_bytes: usize,
     /// Consumer group whose offsets mirror the checkpoint (for lag tools only).
     #[arg(long, env = "PIVOTLOG_GROUP", default_value = "pivotlog-indexer")]
     pub group: String,
@@ -61,6 +73,7 @@ impl IndexingArgs {
             partitions: self.partitions.clone(),
             commit_interval: Duration::from_millis(self.commit_interval_ms.max(1)),
             dead_letter_topic: self.dead_letter_topic.clone(),
+            max_record_bytes: self.max_record_bytes,
             writer,
         }
     }
@@ -116,7 +129,19 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut kafka = args.kafka.client_config();
     kafka.set("group.id", &args.indexing.group);
     let config = args.indexing.indexer_config(&args.kafka.topic);
+    let health = match args.health_listen {
+        Some(address) => Some(
+            tokio::net::TcpListener::bind(address)
+                .await
+                .with_context(|| format!("cannot listen on {address}"))?,
+        ),
+        None => None,
+    };
     let indexer = RunningIndexer::start(index, kafka, config);
+    let health = health.map(|listener| {
+        tracing::info!(address = ?listener.local_addr().ok(), "serving /healthz and /readyz");
+        tokio::spawn(serve_health(listener, indexer.stats.clone()))
+    });
     let signal = super::shutdown_signal();
     tokio::pin!(signal);
     // Return when a signal arrives, or when the indexer stops by itself (an error).
@@ -130,6 +155,46 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    indexer.stop().await?;
+    let stopped = indexer.stop().await;
+    if let Some(health) = health {
+        health.abort();
+    }
+    stopped?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `/healthz`: the process answers. `/readyz`: 200 while consuming and committing, 503
+/// with the reason otherwise (broker unreachable, commits failing). Both carry the
+/// indexer's counters.
+async fn serve_health(listener: tokio::net::TcpListener, stats: Arc<IndexerStats>) {
+    let ready = stats.clone();
+    let router = Router::new()
+        .route(
+            "/healthz",
+            get(move || {
+                let stats = stats.clone();
+                async move { Json(serde_json::json!({"status": "ok", "stats": stats.snapshot()})) }
+            }),
+        )
+        .route(
+            "/readyz",
+            get(move || {
+                let stats = ready.clone();
+                async move { readyz(&stats) }
+            }),
+        );
+    if let Err(err) = axum::serve(listener, router).await {
+        tracing::error!(error = %err, "the health endpoint stopped");
+    }
+}
+
+fn readyz(stats: &IndexerStats) -> axum::response::Response {
+    match stats.readiness() {
+        Ok(()) => Json(serde_json::json!({"status": "ready", "stats": stats.snapshot()})).into_response(),
+        Err(reason) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(serde_json::json!({"status": "not ready", "reason": reason, "stats": stats.snapshot()})),
+        )
+            .into_response(),
+    }
 }

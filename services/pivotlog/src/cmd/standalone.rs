@@ -1,7 +1,6 @@
 //! `pivotlog standalone`: broker (embedded by default), indexer and API in one process.
 
 use std::process::ExitCode;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use rand::Rng;
@@ -145,15 +144,7 @@ pub async fn run(mut args: Args) -> anyhow::Result<ExitCode> {
 }
 
 fn readiness(stats: Arc<IndexerStats>) -> pivotlog_query::ReadinessCheck {
-    Arc::new(move || {
-        if stats.commit_failing.load(Ordering::Relaxed) {
-            Err("the indexer cannot commit (see its log)".into())
-        } else if !stats.consuming.load(Ordering::Relaxed) {
-            Err("the indexer is not consuming yet".into())
-        } else {
-            Ok(())
-        }
-    })
+    Arc::new(move || stats.readiness())
 }
 
 fn random_token() -> String {
