@@ -90,7 +90,13 @@ fn oversized_records_are_dead_lettered_and_skipped() {
     let data = tempfile::tempdir().unwrap();
     let mut indexer = pivotlog(&broker, "events");
     indexer
-        .args(["indexer", "--commit-interval-ms", "100", "--dead-letter-topic", "dead"])
+        .args([
+            "indexer",
+            "--commit-interval-ms",
+            "100",
+            "--dead-letter-topic",
+            "dead",
+        ])
         .args(["--max-record-bytes", &LIMIT.to_string(), "--data-dir"])
         .arg(data.path());
     let indexer = Process::spawn(indexer);
@@ -153,10 +159,19 @@ fn oversized_records_are_dead_lettered_and_skipped() {
     });
     assert_eq!(dead.len(), rejected.len());
     for ((payload, reason, truncated, offset), (original, expected_reason)) in dead.iter().zip(&rejected) {
-        assert!(reason.starts_with(expected_reason), "{reason:?} for {expected_reason:?}");
+        assert!(
+            reason.starts_with(expected_reason),
+            "{reason:?} for {expected_reason:?}"
+        );
         assert!(offset.is_some());
-        assert!(original.starts_with(payload), "a dead letter carries the record's first bytes");
-        assert!(payload.len() < 1_000_000, "within the dead-letter producer's limit");
+        assert!(
+            original.starts_with(payload),
+            "a dead letter carries the record's first bytes"
+        );
+        assert!(
+            payload.len() < 1_000_000,
+            "within the dead-letter producer's limit"
+        );
         assert_eq!(
             truncated.as_deref(),
             Some(original.len().to_string().as_str()),
