@@ -1,6 +1,8 @@
 //! The consume → index → commit loop.
 
 use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -31,6 +33,9 @@ pub struct IndexerConfig {
     /// Largest record value indexed; a larger one is skipped as `oversized` (and
     /// dead-lettered), like an undecodable one.
     pub max_record_bytes: usize,
+    /// The index directory, if on disk: when indexing fails, a write probe there tells
+    /// a full or read-only disk apart from other errors in the log and `/readyz`.
+    pub data_dir: Option<PathBuf>,
     pub writer: WriterConfig,
 }
 
@@ -46,6 +51,7 @@ impl IndexerConfig {
             commit_interval: Duration::from_secs(1),
             dead_letter_topic: None,
             max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
+            data_dir: None,
             writer: WriterConfig::default(),
         }
     }
@@ -157,13 +163,19 @@ impl Session<'_> {
                         &message,
                     ) =>
                 {
-                    handle(
+                    if let Err(err) = handle(
                         &mut self.writer,
                         &mut self.dead_letters,
                         self.stats,
                         self.config.max_record_bytes,
                         &message,
-                    )?;
+                    ) {
+                        // E.g. a full disk: tantivy's indexing threads write as they go,
+                        // and the first failure kills the writer. Start over from the
+                        // checkpoint with a fresh writer until the disk takes it.
+                        drop(message);
+                        self.failed("indexing failed", err.to_string());
+                    }
                 }
                 Some(Ok(_)) => {}
                 Some(Err(KafkaError::MessageConsumption(RDKafkaErrorCode::AllBrokersDown))) => {
@@ -336,14 +348,24 @@ impl Session<'_> {
                 true
             }
             Err(reason) => {
-                IndexerStats::bump(&self.stats.failed_commits);
-                error!(%reason, "commit failed; the checkpoint does not advance, re-reading from it");
-                self.stats.set_commit_error(Some(reason));
-                self.rewind();
-                std::thread::sleep(RETRY_BACKOFF);
+                self.failed("commit failed", reason);
                 false
             }
         }
+    }
+
+    /// Indexing or committing failed: nothing since the checkpoint counts. Says why,
+    /// rolls back to a fresh writer and re-reads from the checkpoint after a pause.
+    fn failed(&mut self, what: &str, error: String) {
+        IndexerStats::bump(&self.stats.failed_commits);
+        let reason = match self.config.data_dir.as_deref().and_then(unwritable) {
+            Some(disk) => format!("{error}; the index directory is not writable: {disk}"),
+            None => error,
+        };
+        error!(%reason, "{what}; the checkpoint does not advance, re-reading from it");
+        self.stats.set_commit_error(Some(reason));
+        self.rewind();
+        std::thread::sleep(RETRY_BACKOFF);
     }
 
     fn rewind(&mut self) {
@@ -377,6 +399,17 @@ impl Session<'_> {
             }
         }
     }
+}
+
+/// Why `dir` cannot take a small write right now (full, read-only, gone), if it cannot.
+fn unwritable(dir: &Path) -> Option<String> {
+    let probe = dir.join(".pivotlog-write-probe");
+    let outcome = std::fs::File::create(&probe).and_then(|mut file| {
+        file.write_all(&[0; 8192])?;
+        file.sync_all()
+    });
+    let _ = std::fs::remove_file(&probe);
+    outcome.err().map(|err| err.to_string())
 }
 
 /// Verifies that a resumed partition restarts exactly at its checkpoint. Returns

@@ -74,6 +74,7 @@ impl IndexingArgs {
             commit_interval: Duration::from_millis(self.commit_interval_ms.max(1)),
             dead_letter_topic: self.dead_letter_topic.clone(),
             max_record_bytes: self.max_record_bytes,
+            data_dir: Some(self.data_dir.clone()),
             writer,
         }
     }
