@@ -5,7 +5,8 @@
 //! cargo bench -p pivotlog-benches --bench pipeline               # full: 1 M records, ~20 min
 //! cargo bench -p pivotlog-benches --bench pipeline -- --quick    # smoke: 20 k records, ~2 min
 //! ```
-//! Options: `--records N`, `--runs R`, `--query-seconds S`, `--freshness-seconds S`.
+//! Options: `--records N`, `--runs R`, `--query-seconds S`, `--freshness-seconds S`,
+//! `--ingest-only` (sections 1 and 2, for profiling the indexer).
 //! It builds `pivotlog` in release, starts a tansu broker (`.tools/bin/tansu`, `$TANSU`
 //! or `PATH`) and real `pivotlog indexer` / `query` processes on loopback, prints one
 //! table per section and writes every figure to `target/pivotlog-bench/pipeline.json`.
@@ -46,6 +47,8 @@ struct Options {
     freshness_seconds: f64,
     freshness_rate: f64,
     clients: [usize; 2],
+    /// Only the ceiling and end-to-end ingest (for profiling the indexer).
+    ingest_only: bool,
 }
 
 impl Options {
@@ -68,6 +71,7 @@ impl Options {
             freshness_seconds: value("--freshness-seconds").unwrap_or(if quick { 3.0 } else { 30.0 }),
             freshness_rate: 2000.0,
             clients: [1, 32],
+            ingest_only: args.iter().any(|a| a == "--ingest-only"),
         }
     }
 }
@@ -207,10 +211,13 @@ fn main() {
     );
     let index_dir = last_dir.expect("at least one run");
 
-    // The same, with the query service answering a steady load on the same machine.
     let tokens = data_root.path().join("tokens.json");
     let account = busiest_account(&events);
     std::fs::write(&tokens, json!({TOKEN: {"account_id": account}}).to_string()).unwrap();
+    if options.ingest_only {
+        return;
+    }
+    // The same, with the query service answering a steady load on the same machine.
     let loaded_dir = data_root.path().join("ingest-under-load");
     let (loaded_seconds, _) = ingest(&binary, &broker, &loaded_dir, records, Some((&tokens, &account)));
     let loaded_rate = records as f64 / loaded_seconds;
