@@ -1,4 +1,4 @@
-//! Who may read what: every API handler starts here.
+//! Who may read what, and where the reading runs: every API handler starts here.
 
 use axum::extract::rejection::PathRejection;
 
@@ -47,4 +47,14 @@ pub fn bad_path(rejection: PathRejection) -> ApiError {
         format!("the URL path cannot be decoded: {rejection}"),
         "",
     )
+}
+
+/// Runs an index read on the blocking pool: reads take up to milliseconds of CPU and
+/// would otherwise stall every request sharing the async worker.
+pub async fn run_blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .unwrap_or_else(|err| Err(ApiError::Internal(err.to_string())))
 }

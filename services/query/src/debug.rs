@@ -10,7 +10,7 @@ use pivotlog_proto::kazoo::{debug_id, record_fields};
 use pivotlog_proto::time::unix_ms_to_gregorian_s;
 use pivotlog_proto::DebugEvent;
 
-use crate::access::{authorize, bad_path};
+use crate::access::{authorize, bad_path, run_blocking};
 use crate::envelope::{unix_ms_now, Failure, Paging, RequestContext, Success};
 use crate::params::{encode_key, Params};
 use crate::{ApiError, AppState};
@@ -44,7 +44,10 @@ pub async fn list_calls(
         page_size: Some(page_size.unwrap_or(MAX_UNPAGINATED_CALLS)),
         start: start.as_ref().map(|(_, cursor)| cursor.clone()),
     };
-    let page = index.list_calls(&request).map_err(|err| fail(err.into()))?;
+    let index = index.clone();
+    let page = run_blocking(move || Ok(index.list_calls(&request)?))
+        .await
+        .map_err(fail)?;
     if page_size.is_none() && page.next.is_some() {
         return Err(fail(ApiError::RangeNotSatisfiable(format!(
             "more than {MAX_UNPAGINATED_CALLS} calls in range: page through them or narrow created_from/created_to"
@@ -85,7 +88,10 @@ pub async fn call_records(
     let range = params.time_range(unix_ms_now(), true).map_err(fail)?;
     let start = params.start_key::<RecordKey>().map_err(fail)?;
 
-    let mut records = find_call(index, &account_id, &id).map_err(fail)?;
+    let (index, account) = (index.clone(), account_id.clone());
+    let mut records = run_blocking(move || find_call(&index, &account, &id))
+        .await
+        .map_err(fail)?;
     // The debug_id names the call by its first record, whatever the filters keep.
     let call_debug_id = records
         .first()

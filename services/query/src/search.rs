@@ -16,7 +16,7 @@ use pivotlog_index::PivotIndex;
 use pivotlog_proto::kazoo::debug_id;
 use pivotlog_proto::time::{iso8601_utc, unix_ms_to_gregorian_s};
 
-use crate::access::{authorize, bad_path};
+use crate::access::{authorize, bad_path, run_blocking};
 use crate::envelope::{unix_ms_now, Failure, Paging, RequestContext, Success};
 use crate::params::{encode_key, Params};
 use crate::{ApiError, AppState};
@@ -156,15 +156,6 @@ impl Scope {
             to_ms,
         })
     }
-}
-
-/// Index reads take milliseconds of CPU: keep them off the async workers.
-async fn run_blocking<T: Send + 'static>(
-    work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
-) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(work)
-        .await
-        .unwrap_or_else(|err| Err(ApiError::Internal(err.to_string())))
 }
 
 fn parse_query(index: &PivotIndex, params: &Params) -> Result<(String, UserQuery), ApiError> {
