@@ -172,6 +172,22 @@ impl PivotIndex {
         }
     }
 
+    /// Time of a call's first record, read from its summary's fast field (no stored
+    /// document is loaded).
+    pub fn call_first_created_ms(&self, account_id: &str, call_id: &str) -> Result<Option<i64>, IndexError> {
+        let searcher = self.searcher();
+        let query = term_query(self.fields().summary_key, &call_key(account_id, call_id));
+        let Some(address) = searcher.search(&query, &DocSetCollector)?.into_iter().next() else {
+            return Ok(None);
+        };
+        let created = searcher
+            .segment_reader(address.segment_ord)
+            .fast_fields()
+            .i64("created")?
+            .first(address.doc_id);
+        Ok(created)
+    }
+
     /// The ancestors of an account, as carried by its events (`None`: no data yet).
     pub fn account_ancestors(&self, account_id: &str) -> Result<Option<Vec<String>>, IndexError> {
         let fields = self.fields();

@@ -460,3 +460,40 @@ fn a_ten_megabyte_body_is_indexed_in_part_and_says_so() {
         0
     );
 }
+
+#[test]
+fn snippets_of_long_bodies_show_the_match_wherever_it_is() {
+    let response = |id: &str, body: String| DebugEvent {
+        schema_version: 1,
+        event_id: id.into(),
+        account_id: ACCOUNT.into(),
+        ancestor_ids: vec![],
+        call_id: format!("call-{id}"),
+        iteration: 1,
+        created_unix_ms: 1_700_000_000_000,
+        node: "n".into(),
+        record: Some(Record::Response(HttpResponse {
+            status_code: 500,
+            body,
+            ..Default::default()
+        })),
+    };
+    let filler = "lorem ipsum dolor sit amet ".repeat(400);
+    let events = [
+        response("far", format!("{filler} the upstream said Needle here {filler}")),
+        // The first occurrence of the text is inside a longer word; the word itself
+        // comes much later.
+        response("inside", format!("needles {filler} a lone needle {filler}")),
+    ];
+    let (_dir, index) = build(&events);
+    let page = search(&index, ACCOUNT, "needle", SearchOrder::Newest, 10);
+    assert_eq!(page.total, 2);
+    for hit in &page.hits {
+        let snippet = hit.snippet.as_deref().unwrap();
+        assert!(
+            snippet.contains("<em>Needle</em>") || snippet.contains("<em>needle</em>"),
+            "{snippet}"
+        );
+        assert!(snippet.len() < 400, "{snippet}");
+    }
+}

@@ -311,8 +311,8 @@ impl PivotIndex {
             Some(created) => *created,
             None => {
                 let created = self
-                    .call_summary(&event.account_id, &event.call_id)?
-                    .map_or(event.created_unix_ms, |call| call.first_created_ms);
+                    .call_first_created_ms(&event.account_id, &event.call_id)?
+                    .unwrap_or(event.created_unix_ms);
                 first_created.insert(event.call_id.clone(), created);
                 created
             }
@@ -341,8 +341,14 @@ impl PivotIndex {
 /// Snippet generators for the two body fields a hit can show.
 struct Snippets<'a> {
     options: &'a SnippetOptions,
-    body: SnippetGenerator,
-    request_body: SnippetGenerator,
+    body: FieldSnippets,
+    request_body: FieldSnippets,
+}
+
+/// A field's generator and the query's terms in it (lower-case, as indexed).
+struct FieldSnippets {
+    generator: SnippetGenerator,
+    terms: Vec<String>,
 }
 
 impl<'a> Snippets<'a> {
@@ -353,15 +359,23 @@ impl<'a> Snippets<'a> {
         options: &'a SnippetOptions,
     ) -> Result<Snippets<'a>, SearchError> {
         let fields = index.fields();
-        let generator = |field| -> Result<SnippetGenerator, SearchError> {
+        let field_snippets = |field| -> Result<FieldSnippets, SearchError> {
             let mut generator = SnippetGenerator::create(searcher, query.query.as_ref(), field)?;
             generator.set_max_num_chars(options.max_chars.max(1));
-            Ok(generator)
+            let mut terms = Vec::new();
+            query.query.query_terms(&mut |term, _| {
+                if term.field() == field {
+                    if let Some(text) = term.value().as_str() {
+                        terms.push(text.to_owned());
+                    }
+                }
+            });
+            Ok(FieldSnippets { generator, terms })
         };
         Ok(Snippets {
             options,
-            body: generator(fields.body)?,
-            request_body: generator(fields.request_body)?,
+            body: field_snippets(fields.body)?,
+            request_body: field_snippets(fields.request_body)?,
         })
     }
 
@@ -369,20 +383,42 @@ impl<'a> Snippets<'a> {
         if self.options.max_chars == 0 || body.is_empty() {
             return None;
         }
-        let generator = if is_request {
+        let field = if is_request {
             &self.request_body
         } else {
             &self.body
         };
         // Only the indexed prefix can hold a match; it also bounds the work on huge bodies.
         let text = indexed_prefix(body);
-        let mut snippet = generator.snippet(text);
+        let window = self.window(text, &field.terms);
+        let mut snippet = field.generator.snippet(window);
+        if snippet.is_empty() && window.len() < text.len() {
+            // The term was found inside a longer word: look at the whole text.
+            snippet = field.generator.snippet(text);
+        }
         if snippet.is_empty() {
             let head: String = text.chars().take(self.options.max_chars).collect();
             return Some(escape_html(&head));
         }
         snippet.set_snippet_prefix_postfix(&self.options.pre_tag, &self.options.post_tag);
         Some(snippet.to_html())
+    }
+
+    /// Tokenizing a whole body for each hit is most of a search's cost (profiled:
+    /// benches/README.md), so a long body is cut to a window around the first place
+    /// where a query term occurs; the snippet shows that first match.
+    fn window<'t>(&self, text: &'t str, terms: &[String]) -> &'t str {
+        let reach = self.options.max_chars;
+        if terms.is_empty() || text.len() <= 4 * reach || !text.is_ascii() {
+            return text;
+        }
+        let lower = text.to_ascii_lowercase();
+        let Some(first) = terms.iter().filter_map(|term| lower.find(term.as_str())).min() else {
+            return text;
+        };
+        let start = first.saturating_sub(reach);
+        let end = (first + 2 * reach).min(text.len());
+        &text[start..end]
     }
 }
 
