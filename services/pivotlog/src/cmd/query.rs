@@ -2,10 +2,18 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
 use std::process::ExitCode;
-use std::time::Duration;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll};
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use axum::body::{Body, Bytes, HttpBody};
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
 use tokio::net::TcpListener;
 
 use pivotlog_index::PivotIndex;
@@ -61,15 +69,130 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         "no way to authenticate requests: give --auth-tokens and/or --jwt-public-key"
     );
     let state = AppState::new(auth);
-    tokio::spawn(open_when_created(state.clone(), args.data_dir.clone()));
+    // An existing index is open before the first connection is accepted, so that a
+    // restarted process never answers 503 "not open yet"; a new one is waited for.
+    if args.data_dir.join("meta.json").exists() {
+        let index = PivotIndex::open_or_create(&args.data_dir)
+            .with_context(|| format!("cannot open the index in {}", args.data_dir.display()))?;
+        state.set_index(index);
+    } else {
+        tokio::spawn(open_when_created(state.clone(), args.data_dir.clone()));
+    }
     tokio::spawn(pivotlog_query::reload_periodically(
         state.clone(),
         Duration::from_millis(250),
     ));
     let listener = args.api.bind().await?;
     tracing::info!(address = %listener.local_addr()?, "serving the API");
-    pivotlog_query::serve(listener, state, super::shutdown_signal()).await?;
+    serve_until_shutdown(listener, state).await?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Longest wait, after SIGTERM, for requests in flight: every request is answered
+/// within [`pivotlog_query::REQUEST_TIMEOUT`], so this only bounds sending the answers.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(pivotlog_query::REQUEST_TIMEOUT.as_secs() + 5);
+
+/// Serves the API until SIGTERM or Ctrl-C, then stops accepting connections, lets every
+/// request in flight get its whole answer, and returns as soon as none is left.
+///
+/// Waiting for every connection to close instead (axum's graceful shutdown alone)
+/// would let one client stalled in the middle of its request headers, or an idle
+/// keep-alive connection in some states, hold the process forever. A connection with
+/// no request in flight is simply closed: its client sees a connection-level failure,
+/// never a partial answer.
+pub async fn serve_until_shutdown(
+    listener: TcpListener,
+    state: pivotlog_query::AppState,
+) -> std::io::Result<()> {
+    let in_flight = Arc::new(AtomicUsize::new(0));
+    let app = pivotlog_query::router(state).layer(axum::middleware::from_fn_with_state(
+        in_flight.clone(),
+        track_in_flight,
+    ));
+    let signalled = Arc::new(tokio::sync::Notify::new());
+    let signal = {
+        let signalled = signalled.clone();
+        async move {
+            super::shutdown_signal().await;
+            tracing::info!("shutting down: no new connections, answering requests in flight");
+            signalled.notify_one();
+        }
+    };
+    let server = axum::serve(listener, app).with_graceful_shutdown(signal);
+    let drained = async {
+        signalled.notified().await;
+        let since = Instant::now();
+        while in_flight.load(Ordering::SeqCst) > 0 {
+            if since.elapsed() >= SHUTDOWN_GRACE {
+                tracing::warn!(
+                    requests = in_flight.load(Ordering::SeqCst),
+                    "answers still unsent {SHUTDOWN_GRACE:?} after the shutdown signal; closing"
+                );
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    tokio::select! {
+        served = server => served,
+        () = drained => {
+            tracing::info!("every request in flight answered; closing the remaining connections");
+            Ok(())
+        }
+    }
+}
+
+/// Counts a request as in flight until its response body is sent or dropped.
+async fn track_in_flight(
+    State(in_flight): State<Arc<AtomicUsize>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let guard = InFlight::enter(in_flight);
+    next.run(request)
+        .await
+        .map(|body| Body::new(TrackedBody { body, _guard: guard }))
+}
+
+struct InFlight(Arc<AtomicUsize>);
+
+impl InFlight {
+    fn enter(count: Arc<AtomicUsize>) -> InFlight {
+        count.fetch_add(1, Ordering::SeqCst);
+        InFlight(count)
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// A response body that holds its request's [`InFlight`] guard until it is dropped.
+struct TrackedBody {
+    body: Body,
+    _guard: InFlight,
+}
+
+impl HttpBody for TrackedBody {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, axum::Error>>> {
+        Pin::new(&mut self.get_mut().body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
+    }
 }
 
 /// Opens the index once an indexer has created it; until then `/readyz` says why not.

@@ -134,7 +134,7 @@ pub async fn run(mut args: Args) -> anyhow::Result<ExitCode> {
         );
     }
 
-    pivotlog_query::serve(listener, state, super::shutdown_signal()).await?;
+    super::query::serve_until_shutdown(listener, state).await?;
     if let Some(demo) = demo {
         demo.abort();
     }

@@ -369,6 +369,25 @@ impl Process {
         Process::spawn(command)
     }
 
+    /// SIGTERM, then wait at most `timeout` for the exit; a process still running then
+    /// is killed and `Err` says how long it held out.
+    pub fn terminate_within(mut self, timeout: Duration) -> Result<std::process::ExitStatus, String> {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Some(status) = self.0.try_wait().unwrap() {
+                return Ok(status);
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        self.kill();
+        Err(format!("still running {timeout:?} after SIGTERM"))
+    }
+
     /// True while the process has not exited.
     pub fn is_running(&mut self) -> bool {
         self.0.try_wait().unwrap().is_none()
