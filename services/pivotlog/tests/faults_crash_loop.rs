@@ -19,6 +19,17 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use support::*;
 
+/// An indexer committing every 100 ms, backlog or not: many commits, so that kills
+/// land before, during and after them.
+fn indexer(broker: &Broker, topic: &str, dir: &std::path::Path) -> Process {
+    let mut command = pivotlog(broker, topic);
+    command
+        .env("PIVOTLOG_BACKLOG_COMMIT_INTERVAL_MS", "100")
+        .args(["indexer", "--commit-interval-ms", "100", "--data-dir"])
+        .arg(dir);
+    Process::spawn(command)
+}
+
 #[test]
 fn indexer_killed_at_random_moments_indexes_every_record_exactly_once() {
     let (count, rate, kills) = if faults_full() {
@@ -52,8 +63,7 @@ fn indexer_killed_at_random_moments_indexes_every_record_exactly_once() {
     let mut index = None;
     let mut history = Vec::new();
     for kill in 0..kills {
-        // 100 ms commits: many commits in flight, so kills land in and around them.
-        let mut indexer = start_indexer(&broker, topic, data.path(), 100);
+        let mut indexer = indexer(&broker, topic, data.path());
         let index = index.get_or_insert_with(|| open_index(data.path()));
         let life = Duration::from_millis(rng.random_range(150..2500));
         let born = Instant::now();
@@ -79,7 +89,7 @@ fn indexer_killed_at_random_moments_indexes_every_record_exactly_once() {
     );
 
     // The survivor finishes the stream.
-    let indexer = start_indexer(&broker, topic, data.path(), 100);
+    let indexer = indexer(&broker, topic, data.path());
     assert!(producer.0.wait().unwrap().success(), "simulate failed");
     let total = expected.len() as i64;
     wait_until(
