@@ -37,7 +37,7 @@ pub struct IndexingArgs {
     #[arg(long, env = "PIVOTLOG_DATA_DIR", default_value = "pivotlog-data")]
     pub data_dir: PathBuf,
     /// Longest delay between a record's arrival and its commit, in milliseconds.
-    #[arg(long, env = "PIVOTLOG_COMMIT_INTERVAL_MS", default_value_t = 1000)]
+    #[arg(long, env = "PIVOTLOG_COMMIT_INTERVAL_MS", default_value_t = 500)]
     pub commit_interval_ms: u64,
     /// Partitions this indexer owns, comma-separated; all if absent.
     #[arg(long, env = "PIVOTLOG_PARTITIONS", value_delimiter = ',')]
