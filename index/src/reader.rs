@@ -12,7 +12,7 @@ use tantivy::{DocAddress, Order, Searcher, TantivyDocument, Term};
 
 use pivotlog_proto::{DebugEvent, Record, RecordKind};
 
-use crate::schema::{call_key, event_order, indexed_prefix, DOC_TYPE_CALL, DOC_TYPE_RECORD};
+use crate::schema::{call_key, event_order, indexed_prefix, DOC_TYPE_RECORD};
 use crate::{CallSummary, Fields, IndexError, PivotIndex};
 
 /// Position of a call in the listing order: the first call of a page (inclusive).
@@ -91,8 +91,7 @@ impl PivotIndex {
             });
         }
         let query = BooleanQuery::new(vec![
-            (Occur::Must, term_query(fields.doc_type, DOC_TYPE_CALL)),
-            (Occur::Must, term_query(fields.account_id, &request.account_id)),
+            (Occur::Must, term_query(fields.calls_of, &request.account_id)),
             (Occur::Must, created_between(fields, from, to)),
         ]);
         let order = if request.ascending {
@@ -192,10 +191,7 @@ impl PivotIndex {
     pub fn account_ancestors(&self, account_id: &str) -> Result<Option<Vec<String>>, IndexError> {
         let fields = self.fields();
         let searcher = self.searcher();
-        let query = BooleanQuery::new(vec![
-            (Occur::Must, term_query(fields.doc_type, DOC_TYPE_CALL)),
-            (Occur::Must, term_query(fields.account_id, account_id)),
-        ]);
+        let query = BooleanQuery::new(vec![(Occur::Must, term_query(fields.calls_of, account_id))]);
         let latest = TopDocs::with_limit(1).order_by_fast_field::<i64>("created", Order::Desc);
         match searcher.search(&query, &latest)?.pop() {
             Some((_, address)) => Ok(Some(load_summary(&searcher, fields, address)?.ancestor_ids)),

@@ -166,6 +166,7 @@ impl IndexWriter {
             doc.add_text(fields.doc_type, DOC_TYPE_CALL);
             doc.add_text(fields.summary_key, &key);
             doc.add_text(fields.account_id, &summary.account_id);
+            doc.add_text(fields.calls_of, &summary.account_id);
             for ancestor in &summary.ancestor_ids {
                 doc.add_text(fields.ancestor_id, ancestor);
             }
