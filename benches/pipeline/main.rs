@@ -183,12 +183,14 @@ fn main() {
     let data_root = tempfile::tempdir().unwrap();
     let mut ingest_seconds = Vec::new();
     let mut indexer_peak_rss = Vec::new();
+    let mut indexer_peak_anon = Vec::new();
     let mut last_dir = None;
     for run in 0..options.runs {
         let dir = data_root.path().join(format!("ingest-{run}"));
-        let (seconds, peak) = ingest(&binary, &broker, &dir, records, None);
+        let (seconds, peak, anon) = ingest(&binary, &broker, &dir, records, None);
         ingest_seconds.push(seconds);
         indexer_peak_rss.push(peak as f64);
+        indexer_peak_anon.push(anon as f64);
         last_dir = Some(dir);
     }
     let ingest_rate = Spread::of(
@@ -219,7 +221,7 @@ fn main() {
     }
     // The same, with the query service answering a steady load on the same machine.
     let loaded_dir = data_root.path().join("ingest-under-load");
-    let (loaded_seconds, _) = ingest(&binary, &broker, &loaded_dir, records, Some((&tokens, &account)));
+    let (loaded_seconds, _, _) = ingest(&binary, &broker, &loaded_dir, records, Some((&tokens, &account)));
     let loaded_rate = records as f64 / loaded_seconds;
     println!(
         "   under a steady query load (10 requests/s): {loaded_rate:.0} records/s, {:.0} % of the ceiling",
@@ -232,6 +234,7 @@ fn main() {
             "ratio_to_ceiling": ingest_rate.median / ceiling_rate.median,
             "under_query_load_records_per_s": loaded_rate,
             "indexer_peak_rss_bytes": Spread::of(&indexer_peak_rss).json(),
+            "indexer_peak_anon_rss_bytes": Spread::of(&indexer_peak_anon).json(),
         }),
     );
 
@@ -257,10 +260,11 @@ fn main() {
     let peak = Spread::of(&indexer_peak_rss);
     println!("\n5. cost");
     println!(
-        "   index: {:.0} bytes/record ({:.2}× the raw protobuf); indexer peak RSS {} MiB over a {records}-record backlog (target ≤ 1024); query service RSS {:.0} MiB (peak {:.0})",
+        "   index: {:.0} bytes/record ({:.2}× the raw protobuf); indexer peak RSS {} MiB, of it heap {} MiB, over a {records}-record backlog (target ≤ 1024); query service RSS {:.0} MiB (peak {:.0})",
         index_bytes as f64 / records as f64,
         index_bytes as f64 / raw_bytes as f64,
         Spread::of(&indexer_peak_rss.iter().map(|b| b / 1048576.0).collect::<Vec<_>>()).show(0),
+        Spread::of(&indexer_peak_anon.iter().map(|b| b / 1048576.0).collect::<Vec<_>>()).show(0),
         query_rss.0 as f64 / 1048576.0,
         query_rss.1 as f64 / 1048576.0,
     );
@@ -334,14 +338,14 @@ fn open_when_ready(dir: &Path) -> PivotIndex {
 
 /// Starts an indexer cold on `dir` and times it until every record is committed and
 /// searchable; with `query`, a query service answers a steady load meanwhile.
-/// Returns (seconds, indexer peak RSS).
+/// Returns (seconds, indexer peak RSS, indexer peak heap sampled every 50 ms).
 fn ingest(
     binary: &Path,
     broker: &Broker,
     dir: &Path,
     records: usize,
     query: Option<(&Path, &str)>,
-) -> (f64, u64) {
+) -> (f64, u64, u64) {
     let started = Instant::now();
     let indexer = Proc::spawn(
         procs::pivotlog(binary, broker, "bench")
@@ -373,8 +377,10 @@ fn ingest(
         (proc, load)
     });
     let index = open_when_ready(dir);
+    let mut peak_anon = 0;
     loop {
         index.reload().unwrap();
+        peak_anon = peak_anon.max(indexer.anon_rss());
         if index.count_records().unwrap() >= records {
             break;
         }
@@ -386,7 +392,7 @@ fn ingest(
     if let Some((_proc, load)) = background {
         load.join().unwrap();
     }
-    (seconds, peak)
+    (seconds, peak, peak_anon)
 }
 
 fn busiest_account(events: &[DebugEvent]) -> String {

@@ -60,18 +60,25 @@ impl Proc {
         Proc(command.spawn().expect("the process starts"))
     }
 
-    /// (current, peak) resident set size in bytes, from /proc.
+    /// Anonymous resident memory now (heap, not the mapped index files), in bytes.
+    pub fn anon_rss(&self) -> u64 {
+        self.status_field("RssAnon:")
+    }
+
+    /// (current, peak) resident set size in bytes, from /proc; both count the pages
+    /// of memory-mapped index files too.
     pub fn rss(&self) -> (u64, u64) {
+        (self.status_field("VmRSS:"), self.status_field("VmHWM:"))
+    }
+
+    fn status_field(&self, name: &str) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.0.id())).unwrap_or_default();
-        let field = |name: &str| {
-            status
-                .lines()
-                .find(|line| line.starts_with(name))
-                .and_then(|line| line.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<u64>().ok())
-                .map_or(0, |kb| kb * 1024)
-        };
-        (field("VmRSS:"), field("VmHWM:"))
+        status
+            .lines()
+            .find(|line| line.starts_with(name))
+            .and_then(|line| line.split_whitespace().nth(1))
+            .and_then(|kb| kb.parse::<u64>().ok())
+            .map_or(0, |kb| kb * 1024)
     }
 }
 
