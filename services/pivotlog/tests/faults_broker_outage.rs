@@ -130,6 +130,11 @@ fn broker_outage_loses_nothing_and_the_api_keeps_answering() {
         assert_eq!(reply.status, 200, "listing during the outage: {}", reply.body);
         assert!(!reply.body["data"].as_array().unwrap().is_empty());
         answers += 1;
+        let query_ready = api.try_get("/readyz", None).expect("the query service's /readyz");
+        assert_eq!(
+            query_ready.status, 200,
+            "the query service serves the index without a broker"
+        );
         let ready = health
             .try_get("/readyz", None)
             .expect("the indexer's health endpoint");

@@ -88,6 +88,7 @@ fn oversized_records_are_dead_lettered_and_skipped() {
     producer.flush(Duration::from_secs(60)).unwrap();
 
     let data = tempfile::tempdir().unwrap();
+    let health_port = free_port();
     let mut indexer = pivotlog(&broker, "events");
     indexer
         .args([
@@ -97,7 +98,9 @@ fn oversized_records_are_dead_lettered_and_skipped() {
             "--dead-letter-topic",
             "dead",
         ])
-        .args(["--max-record-bytes", &LIMIT.to_string(), "--data-dir"])
+        .args(["--max-record-bytes", &LIMIT.to_string(), "--health-listen"])
+        .arg(format!("127.0.0.1:{health_port}"))
+        .arg("--data-dir")
         .arg(data.path());
     let indexer = Process::spawn(indexer);
     let index = open_index(data.path());
@@ -105,6 +108,23 @@ fn oversized_records_are_dead_lettered_and_skipped() {
     wait_until("checkpoint past every record", Duration::from_secs(120), || {
         index.checkpoint().unwrap().next_offset(0) == Some(total)
     });
+    // Counted and reported: the indexer's health endpoint carries the counters.
+    let health = Api {
+        base: format!("http://127.0.0.1:{health_port}"),
+    };
+    wait_until("the dead letters confirmed", Duration::from_secs(30), || {
+        health
+            .try_get("/healthz", None)
+            .is_ok_and(|r| r.body["stats"]["dead_lettered"] == 3)
+    });
+    let stats = health.try_get("/healthz", None).unwrap().body["stats"].clone();
+    assert_eq!(stats["oversized"], 2, "{stats}");
+    assert_eq!(stats["undecodable"], 1, "{stats}");
+    assert_eq!(
+        stats["indexed"],
+        records.iter().filter(|(_, outcome)| outcome.is_ok()).count(),
+        "{stats}"
+    );
     assert!(indexer.terminate().success());
     index.reload().unwrap();
     let indexed: BTreeMap<String, Vec<u8>> = index
