@@ -26,8 +26,13 @@ pub struct IndexerConfig {
     pub topic: String,
     /// Partitions this indexer owns; `None`: all of them, including ones added later.
     pub partitions: Option<Vec<i32>>,
-    /// Longest time a handled record waits before it is committed (and searchable).
+    /// Longest time a handled record waits before it is committed (and searchable),
+    /// once the indexer has caught up with its partitions.
     pub commit_interval: Duration,
+    /// Spacing of commits while the records read are older than [`BACKLOG_AGE`]
+    /// (a replay, a restart after downtime): fewer, larger segments and far less
+    /// merging; searchable data lags by at most this much until the indexer catches up.
+    pub backlog_commit_interval: Duration,
     /// Where undecodable and oversized records are copied, if anywhere.
     pub dead_letter_topic: Option<String>,
     /// Largest record value indexed; a larger one is skipped as `oversized` (and
@@ -43,6 +48,11 @@ pub struct IndexerConfig {
 /// records/s needs commits twice a second (1 s gave 2.1 s; benches/README.md).
 pub const DEFAULT_COMMIT_INTERVAL: Duration = Duration::from_millis(500);
 
+/// Default of [`IndexerConfig::backlog_commit_interval`].
+pub const DEFAULT_BACKLOG_COMMIT_INTERVAL: Duration = Duration::from_secs(5);
+/// A record produced this long ago means the indexer is replaying a backlog.
+pub const BACKLOG_AGE: Duration = Duration::from_secs(10);
+
 /// Default of [`IndexerConfig::max_record_bytes`]: above any default Kafka message
 /// limit (1 MB), so only clusters configured for huge messages ever reach it.
 pub const DEFAULT_MAX_RECORD_BYTES: usize = 8 << 20;
@@ -53,6 +63,7 @@ impl IndexerConfig {
             topic: topic.to_owned(),
             partitions: None,
             commit_interval: DEFAULT_COMMIT_INTERVAL,
+            backlog_commit_interval: DEFAULT_BACKLOG_COMMIT_INTERVAL,
             dead_letter_topic: None,
             max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
             data_dir: None,
@@ -147,6 +158,7 @@ impl Session<'_> {
     fn run(&mut self, shutdown: &AtomicBool) -> Result<(), IndexerError> {
         let mut last_commit = Instant::now();
         let mut last_refresh = Instant::now() - PARTITION_REFRESH;
+        let mut backlog = false;
         while !shutdown.load(Ordering::Relaxed) {
             if last_refresh.elapsed() >= PARTITION_REFRESH || self.owned.is_empty() {
                 last_refresh = Instant::now();
@@ -157,7 +169,13 @@ impl Session<'_> {
                     continue;
                 }
             }
-            match self.consumer.poll(POLL_TIMEOUT) {
+            let polled = self.consumer.poll(POLL_TIMEOUT);
+            match &polled {
+                Some(Ok(message)) => backlog = is_backlog(message),
+                None => backlog = false,
+                Some(Err(_)) => {}
+            }
+            match polled {
                 Some(Ok(message))
                     if check_resume(
                         &mut self.resume,
@@ -196,7 +214,14 @@ impl Session<'_> {
             if self.last_probe.elapsed() >= probe_interval {
                 self.probe_broker();
             }
-            if last_commit.elapsed() >= self.config.commit_interval {
+            let due = if backlog {
+                self.config
+                    .backlog_commit_interval
+                    .max(self.config.commit_interval)
+            } else {
+                self.config.commit_interval
+            };
+            if last_commit.elapsed() >= due {
                 self.commit();
                 last_commit = Instant::now();
             }
@@ -521,6 +546,18 @@ fn handle(
     Ok(())
 }
 
+/// True when the record was produced more than [`BACKLOG_AGE`] ago (by the Kafka
+/// timestamp; records without one never count as backlog).
+fn is_backlog(message: &BorrowedMessage) -> bool {
+    let Some(produced_ms) = message.timestamp().to_millis() else {
+        return false;
+    };
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    now_ms - produced_ms > BACKLOG_AGE.as_millis() as i64
+}
+
 fn consumer(kafka: &ClientConfig) -> Result<BaseConsumer, KafkaError> {
     let mut config = kafka.clone();
     if config.get("group.id").is_none() {
@@ -531,8 +568,10 @@ fn consumer(kafka: &ClientConfig) -> Result<BaseConsumer, KafkaError> {
         .set("enable.auto.commit", "false")
         .set("enable.auto.offset.store", "false")
         .set("auto.offset.reset", "earliest");
+    // librdkafka prefetches up to this much per partition: 16 MB each keeps the fetch
+    // pipeline full while a many-partition backlog stays within the memory target.
     if config.get("queued.max.messages.kbytes").is_none() {
-        config.set("queued.max.messages.kbytes", "65536");
+        config.set("queued.max.messages.kbytes", "16384");
     }
     // librdkafka's 500 ms lets a broker hold a fetch that long: measured against tansu,
     // it halved backlog throughput and added half a second to freshness

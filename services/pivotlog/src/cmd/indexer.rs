@@ -39,6 +39,9 @@ pub struct IndexingArgs {
     /// Longest delay between a record's arrival and its commit, in milliseconds.
     #[arg(long, env = "PIVOTLOG_COMMIT_INTERVAL_MS", default_value_t = 500)]
     pub commit_interval_ms: u64,
+    /// Spacing of commits while replaying a backlog, in milliseconds (fewer merges).
+    #[arg(long, env = "PIVOTLOG_BACKLOG_COMMIT_INTERVAL_MS", default_value_t = 5000)]
+    pub backlog_commit_interval_ms: u64,
     /// Partitions this indexer owns, comma-separated; all if absent.
     #[arg(long, env = "PIVOTLOG_PARTITIONS", value_delimiter = ',')]
     pub partitions: Option<Vec<i32>>,
@@ -72,6 +75,7 @@ impl IndexingArgs {
             topic: topic.to_owned(),
             partitions: self.partitions.clone(),
             commit_interval: Duration::from_millis(self.commit_interval_ms.max(1)),
+            backlog_commit_interval: Duration::from_millis(self.backlog_commit_interval_ms),
             dead_letter_topic: self.dead_letter_topic.clone(),
             max_record_bytes: self.max_record_bytes,
             data_dir: Some(self.data_dir.clone()),
