@@ -568,10 +568,8 @@ fn consumer(kafka: &ClientConfig) -> Result<BaseConsumer, KafkaError> {
         .set("enable.auto.commit", "false")
         .set("enable.auto.offset.store", "false")
         .set("auto.offset.reset", "earliest");
-    // librdkafka prefetches up to this much per partition: 16 MB each keeps the fetch
-    // pipeline full while a many-partition backlog stays within the memory target.
     if config.get("queued.max.messages.kbytes").is_none() {
-        config.set("queued.max.messages.kbytes", "16384");
+        config.set("queued.max.messages.kbytes", "65536");
     }
     // librdkafka's 500 ms lets a broker hold a fetch that long: measured against tansu,
     // it halved backlog throughput and added half a second to freshness
