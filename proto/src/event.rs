@@ -57,6 +57,8 @@ pub enum InvalidEvent {
     MissingField(&'static str),
     #[error("iteration must be at least 1")]
     ZeroIteration,
+    #[error("created_unix_ms {0} is after the year 9999")]
+    CreatedTooLate(i64),
     #[error("no record (request, response, json_error or schema_error) is set")]
     NoRecord,
     #[error("status_code {0} is not an HTTP status")]
@@ -92,6 +94,9 @@ impl DebugEvent {
         }
         if self.iteration == 0 {
             return Err(InvalidEvent::ZeroIteration);
+        }
+        if self.created_unix_ms > crate::time::MAX_UNIX_MS {
+            return Err(InvalidEvent::CreatedTooLate(self.created_unix_ms));
         }
         match &self.record {
             None => Err(InvalidEvent::NoRecord),

@@ -52,8 +52,8 @@ pub fn event_from_doc(doc: &Value) -> Result<DebugEvent, DocError> {
     let created = required(doc, "pvt_created")?;
     let created = created
         .as_i64()
-        .filter(|s| *s > crate::time::UNIX_EPOCH_IN_GREGORIAN_S)
-        .ok_or_else(|| wrong_type("pvt_created", "Gregorian seconds after 1970"))?;
+        .filter(|s| (crate::time::UNIX_EPOCH_IN_GREGORIAN_S + 1..=crate::time::MAX_GREGORIAN_S).contains(s))
+        .ok_or_else(|| wrong_type("pvt_created", "Gregorian seconds from 1970 to 9999"))?;
     let ancestor_ids = match doc.get("pvt_tree") {
         None | Some(Value::Null) => Vec::new(),
         Some(tree) => tree
@@ -397,7 +397,16 @@ mod tests {
                 with(json!({"pvt_created": "yesterday", "uri": "u", "method": "get"})),
                 DocError::WrongType {
                     field: "pvt_created".into(),
-                    expected: "Gregorian seconds after 1970",
+                    expected: "Gregorian seconds from 1970 to 9999",
+                },
+            ),
+            // Found by the kazoo_doc fuzz target: a time past year 9999 overflowed the
+            // calendar arithmetic instead of being refused.
+            (
+                with(json!({"pvt_created": 63877472675472675i64, "uri": "u", "method": "get"})),
+                DocError::WrongType {
+                    field: "pvt_created".into(),
+                    expected: "Gregorian seconds from 1970 to 9999",
                 },
             ),
         ];

@@ -3,6 +3,11 @@
 
 /// Gregorian seconds at the Unix epoch (Kazoo's `?UNIX_EPOCH_IN_GREGORIAN`).
 pub const UNIX_EPOCH_IN_GREGORIAN_S: i64 = 62_167_219_200;
+/// The last second of year 9999: no debug record is later, and every calendar
+/// computation here stays far from overflow below it.
+pub const MAX_GREGORIAN_S: i64 = 315_537_897_599;
+/// [`MAX_GREGORIAN_S`] as Unix milliseconds.
+pub const MAX_UNIX_MS: i64 = (MAX_GREGORIAN_S - UNIX_EPOCH_IN_GREGORIAN_S) * 1000 + 999;
 
 pub fn gregorian_s_to_unix_ms(gregorian_s: i64) -> i64 {
     (gregorian_s - UNIX_EPOCH_IN_GREGORIAN_S).saturating_mul(1000)

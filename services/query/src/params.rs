@@ -166,7 +166,9 @@ impl Params {
         match text.parse::<i64>() {
             // Before 1970 or after year 9999 is no debug record's time.
             Ok(seconds)
-                if (pivotlog_proto::time::UNIX_EPOCH_IN_GREGORIAN_S..=315_537_897_599).contains(&seconds) =>
+                if (pivotlog_proto::time::UNIX_EPOCH_IN_GREGORIAN_S
+                    ..=pivotlog_proto::time::MAX_GREGORIAN_S)
+                    .contains(&seconds) =>
             {
                 Ok(Some(seconds))
             }
