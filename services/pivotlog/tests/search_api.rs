@@ -29,7 +29,7 @@ struct Stack {
     _broker: Broker,
     _indexer: Process,
     _query: Process,
-    _data: tempfile::TempDir,
+    data: tempfile::TempDir,
     api: Api,
     /// Kazoo documents of the simulated traffic, and the account the test reads.
     simulated: Vec<Value>,
@@ -91,8 +91,9 @@ fn start() -> Stack {
         .args(["query", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
         .arg(data.path())
         .arg("--auth-tokens")
-        .arg(&tokens_file);
-    let query = Process::spawn(query);
+        .arg(&tokens_file)
+        .env("RUST_LOG", "debug");
+    let query = Process::spawn_logging(query, &data.path().join("query.log"));
     let api = Api {
         base: format!("http://127.0.0.1:{port}"),
     };
@@ -103,7 +104,7 @@ fn start() -> Stack {
         _broker: broker,
         _indexer: indexer,
         _query: query,
-        _data: data,
+        data,
         api,
         simulated,
         simulated_account,
@@ -200,6 +201,21 @@ fn search_end_to_end() {
     accounts_stay_apart(api);
     hostile_queries_are_refused_or_harmless(api);
     bad_parameters_are_400s(api);
+    tokens_are_never_logged(&stack);
+}
+
+/// The query service logs at debug level through every request above; no token, valid
+/// or not, in a header or in the URL, may appear in its log.
+fn tokens_are_never_logged(stack: &Stack) {
+    let api = &stack.api;
+    let secret = "tok-never-valid-7f3a9c";
+    assert_eq!(api.get(&search_path(ACCOUNT, "*", ""), Some(secret)).status, 401);
+    let in_url = format!("{}&auth_token=tok-a", search_path(ACCOUNT, "*", CORPUS_ONLY));
+    assert_eq!(api.get(&in_url, None).status, 200);
+    let log = std::fs::read_to_string(stack.data.path().join("query.log")).unwrap();
+    for token in ["tok-a", "tok-b", "tok-sim", secret] {
+        assert!(!log.contains(token), "the log holds the token {token}");
+    }
 }
 
 fn paging_covers_every_hit_once(api: &Api) {

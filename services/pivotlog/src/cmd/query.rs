@@ -118,7 +118,7 @@ pub async fn serve_until_shutdown(
             signalled.notify_one();
         }
     };
-    let server = axum::serve(listener, app).with_graceful_shutdown(signal);
+    let server = pivotlog_query::serve_app(listener, app, signal);
     let drained = async {
         signalled.notified().await;
         let since = Instant::now();
