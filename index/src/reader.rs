@@ -211,7 +211,8 @@ impl PivotIndex {
             .collect()
     }
 
-    /// True when a record with this event id is committed and visible.
+    /// True when a record with this event id is committed and visible. Record
+    /// documents are never deleted, so a raw document frequency suffices.
     pub fn has_event(&self, event_id: &str) -> Result<bool, IndexError> {
         let term = Term::from_field_text(self.fields().event_id, event_id);
         Ok(self.searcher().doc_freq(&term)? > 0)
@@ -321,6 +322,6 @@ fn load_summary(
     summary_from_doc(fields, &doc)
 }
 
-pub(crate) fn summary_from_doc(fields: &Fields, doc: &TantivyDocument) -> Result<CallSummary, IndexError> {
+fn summary_from_doc(fields: &Fields, doc: &TantivyDocument) -> Result<CallSummary, IndexError> {
     serde_json::from_slice(payload(doc, fields)?).map_err(|err| IndexError::CorruptDocument(err.to_string()))
 }

@@ -208,12 +208,7 @@ impl IndexWriter {
     }
 
     fn is_known(&self, event_id: &str) -> Result<bool, IndexError> {
-        if self.pending_events.contains(event_id) {
-            return Ok(true);
-        }
-        // Record documents are never deleted, so a raw document frequency suffices.
-        let term = Term::from_field_text(self.index.fields().event_id, event_id);
-        Ok(self.index.searcher().doc_freq(&term)? > 0)
+        Ok(self.pending_events.contains(event_id) || self.index.has_event(event_id)?)
     }
 
     fn fold_into_summary(&mut self, event: &DebugEvent) -> Result<(), IndexError> {
@@ -222,7 +217,7 @@ impl IndexWriter {
             summary.add(event);
             return Ok(());
         }
-        let summary = match self.committed_summary(&key)? {
+        let summary = match self.index.call_summary(&event.account_id, &event.call_id)? {
             Some(mut summary) => {
                 summary.add(event);
                 summary
@@ -231,23 +226,6 @@ impl IndexWriter {
         };
         self.pending_calls.insert(key, summary);
         Ok(())
-    }
-
-    fn committed_summary(&self, key: &str) -> Result<Option<CallSummary>, IndexError> {
-        let fields = self.index.fields();
-        let searcher = self.index.searcher();
-        let query = TermQuery::new(
-            Term::from_field_text(fields.summary_key, key),
-            IndexRecordOption::Basic,
-        );
-        let Some((_, address)) = searcher
-            .search(&query, &TopDocs::with_limit(1).order_by_score())?
-            .pop()
-        else {
-            return Ok(None);
-        };
-        let doc: TantivyDocument = searcher.doc(address)?;
-        crate::reader::summary_from_doc(fields, &doc).map(Some)
     }
 
     fn record_document(&mut self, event: &DebugEvent, raw: &[u8]) -> Result<TantivyDocument, IndexError> {

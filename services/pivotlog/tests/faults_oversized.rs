@@ -21,21 +21,7 @@ use support::*;
 const LIMIT: usize = 3_000_000;
 
 fn event(n: u32, body: String) -> pivotlog_proto::DebugEvent {
-    pivotlog_proto::DebugEvent {
-        schema_version: 1,
-        event_id: format!("event-{n}"),
-        account_id: "4f1c2a8e9b7d4c3e8a1f0b2c3d4e5f60".into(),
-        ancestor_ids: vec![],
-        call_id: format!("call-{n}"),
-        iteration: 1,
-        created_unix_ms: 1_710_253_474_000 + i64::from(n),
-        node: "kazoo_apps@a".into(),
-        record: Some(pivotlog_proto::Record::Response(pivotlog_proto::HttpResponse {
-            status_code: 200,
-            headers: Default::default(),
-            body,
-        })),
-    }
+    response_event(format!("event-{n}"), n, body)
 }
 
 /// An event whose encoding is exactly `bytes` long.

@@ -12,22 +12,7 @@ use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use support::*;
 
 fn valid(n: u32) -> Vec<u8> {
-    pivotlog_proto::DebugEvent {
-        schema_version: 1,
-        event_id: format!("valid-{n}"),
-        account_id: "4f1c2a8e9b7d4c3e8a1f0b2c3d4e5f60".into(),
-        ancestor_ids: vec![],
-        call_id: format!("call-{n}"),
-        iteration: 1,
-        created_unix_ms: 1_710_253_474_000 + i64::from(n),
-        node: "kazoo_apps@a".into(),
-        record: Some(pivotlog_proto::Record::Response(pivotlog_proto::HttpResponse {
-            status_code: 200,
-            headers: Default::default(),
-            body: "ok".into(),
-        })),
-    }
-    .encode_to_vec()
+    response_event(format!("valid-{n}"), n, "ok".into()).encode_to_vec()
 }
 
 #[test]

@@ -109,24 +109,12 @@ fn start_stack(simulated_records: u64) -> Stack {
         "tok-reseller": {"account_id": reseller.0, "descendants": true},
         "tok-reseller-no-descendants": {"account_id": reseller.0, "descendants": false},
     });
-    let tokens_file = data.path().join("tokens.json");
-    std::fs::write(&tokens_file, tokens.to_string()).unwrap();
-    let port = free_port();
-    let mut query = pivotlog(&broker, topic);
+    let (mut query, api) = query_command(&broker, topic, data.path(), &tokens);
     query
-        .args(["query", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
-        .arg(data.path())
-        .arg("--auth-tokens")
-        .arg(&tokens_file)
         .arg("--jwt-public-key")
         .arg(Path::new(KEYS).join("jwt-test-public.pem"));
     let query = Process::spawn(query);
-    let api = Api {
-        base: format!("http://127.0.0.1:{port}"),
-    };
-    wait_until("the API to be ready", Duration::from_secs(30), || {
-        ureq::get(&format!("{}/readyz", api.base)).call().is_ok()
-    });
+    api.wait_ready();
     Stack {
         broker,
         _indexer: indexer,

@@ -83,23 +83,10 @@ fn start() -> Stack {
         "tok-b": {"account_id": OTHER},
         "tok-sim": {"account_id": simulated_account},
     });
-    let tokens_file = data.path().join("tokens.json");
-    std::fs::write(&tokens_file, tokens.to_string()).unwrap();
-    let port = free_port();
-    let mut query = pivotlog(&broker, topic);
-    query
-        .args(["query", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
-        .arg(data.path())
-        .arg("--auth-tokens")
-        .arg(&tokens_file)
-        .env("RUST_LOG", "debug");
+    let (mut query, api) = query_command(&broker, topic, data.path(), &tokens);
+    query.env("RUST_LOG", "debug");
     let query = Process::spawn_logging(query, &data.path().join("query.log"));
-    let api = Api {
-        base: format!("http://127.0.0.1:{port}"),
-    };
-    wait_until("the API to be ready", Duration::from_secs(30), || {
-        ureq::get(&format!("{}/readyz", api.base)).call().is_ok()
-    });
+    api.wait_ready();
     Stack {
         _broker: broker,
         _indexer: indexer,

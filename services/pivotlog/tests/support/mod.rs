@@ -416,3 +416,50 @@ impl Api {
         })
     }
 }
+
+/// A small valid response event: call `call-{n}`, `n` ms after a fixed time.
+pub fn response_event(event_id: String, n: u32, body: String) -> pivotlog_proto::DebugEvent {
+    pivotlog_proto::DebugEvent {
+        schema_version: 1,
+        event_id,
+        account_id: "4f1c2a8e9b7d4c3e8a1f0b2c3d4e5f60".into(),
+        ancestor_ids: vec![],
+        call_id: format!("call-{n}"),
+        iteration: 1,
+        created_unix_ms: 1_710_253_474_000 + i64::from(n),
+        node: "kazoo_apps@a".into(),
+        record: Some(pivotlog_proto::Record::Response(pivotlog_proto::HttpResponse {
+            status_code: 200,
+            headers: Default::default(),
+            body,
+        })),
+    }
+}
+
+/// A `pivotlog query` command serving `dir` on a free loopback port, with `tokens`
+/// written to `dir/tokens.json`, and the client of that port. Add arguments, spawn it,
+/// then [`Api::wait_ready`].
+pub fn query_command(broker: &Broker, topic: &str, dir: &Path, tokens: &Value) -> (Command, Api) {
+    let tokens_file = dir.join("tokens.json");
+    std::fs::write(&tokens_file, tokens.to_string()).unwrap();
+    let port = free_port();
+    let mut command = pivotlog(broker, topic);
+    command
+        .args(["query", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+        .arg(dir)
+        .arg("--auth-tokens")
+        .arg(&tokens_file);
+    let api = Api {
+        base: format!("http://127.0.0.1:{port}"),
+    };
+    (command, api)
+}
+
+impl Api {
+    /// Waits until `/readyz` answers 200.
+    pub fn wait_ready(&self) {
+        wait_until("the API to be ready", Duration::from_secs(30), || {
+            ureq::get(&format!("{}/readyz", self.base)).call().is_ok()
+        });
+    }
+}
