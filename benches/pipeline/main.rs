@@ -309,7 +309,7 @@ fn ceiling(events: &[DebugEvent], config: &WriterConfig, runs: usize) -> Vec<f64
                         Some(Record::Response(_)) => requests.get(&key).copied(),
                         _ => None,
                     };
-                    index.record_document(event, &event.encode_to_vec(), line)
+                    index.record_document(0, event, &event.encode_to_vec(), line)
                 })
                 .collect();
             let started = Instant::now();

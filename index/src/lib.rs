@@ -18,6 +18,7 @@
 //! topic) are recognised by `event_id` and skipped.
 
 mod checkpoint;
+pub mod merge;
 mod reader;
 mod schema;
 pub mod search;
@@ -25,13 +26,15 @@ mod summary;
 mod writer;
 
 use std::path::Path;
+use std::sync::Arc;
 
 use tantivy::directory::MmapDirectory;
-use tantivy::{Index, IndexReader, ReloadPolicy};
+use tantivy::query::{BooleanQuery, Occur, Query, TermSetQuery};
+use tantivy::{Index, IndexReader, ReloadPolicy, Term};
 
 pub use checkpoint::Checkpoint;
 pub use reader::{CallCursor, CallPage, ListCalls};
-pub use schema::{Fields, INDEX_FORMAT, MAX_INDEXED_TEXT_BYTES};
+pub use schema::{event_order, Fields, INDEX_FORMAT, MAX_INDEXED_TEXT_BYTES};
 pub use summary::CallSummary;
 pub use writer::{AddOutcome, CommitStats, IndexWriter, WriterConfig};
 
@@ -64,6 +67,8 @@ pub struct PivotIndex {
     index: Index,
     fields: Fields,
     reader: IndexReader,
+    /// Reads see only these partitions ([`PivotIndex::only_partitions`]); `None`: all.
+    partitions: Option<Arc<[u64]>>,
 }
 
 impl PivotIndex {
@@ -111,7 +116,33 @@ impl PivotIndex {
             index,
             fields,
             reader,
+            partitions: None,
         })
+    }
+
+    /// A view of this index whose reads (listing, records, search, stats) see only the
+    /// documents of `partitions`: how a shard answers for exactly the partitions the
+    /// query tier assigned to it, even while it still holds others.
+    pub fn only_partitions(&self, partitions: &[i32]) -> PivotIndex {
+        PivotIndex {
+            partitions: Some(partitions.iter().map(|&p| p as u64).collect()),
+            ..self.clone()
+        }
+    }
+
+    /// `query`, restricted to this view's partitions.
+    pub(crate) fn restrict(&self, query: Box<dyn Query>) -> Box<dyn Query> {
+        match &self.partitions {
+            None => query,
+            Some(partitions) => {
+                let field = self.fields.partition;
+                let terms = partitions.iter().map(|&p| Term::from_field_u64(field, p));
+                Box::new(BooleanQuery::new(vec![
+                    (Occur::Must, query),
+                    (Occur::Must, Box::new(TermSetQuery::new(terms))),
+                ]))
+            }
+        }
     }
 
     /// The checkpoint of the last commit (empty for a new index).

@@ -46,7 +46,7 @@ pub struct CallPage {
 impl ListCalls {
     /// Listing order: by first-record time, then by call id, so the order is total and
     /// a cursor names exactly one position even when calls share a millisecond.
-    fn compare(&self, a: &CallSummary, b: &CallSummary) -> Ordering {
+    pub(crate) fn compare(&self, a: &CallSummary, b: &CallSummary) -> Ordering {
         let order = (a.first_created_ms, &a.call_id).cmp(&(b.first_created_ms, &b.call_id));
         if self.ascending {
             order
@@ -90,10 +90,10 @@ impl PivotIndex {
                 next: None,
             });
         }
-        let query = BooleanQuery::new(vec![
+        let query = self.restrict(Box::new(BooleanQuery::new(vec![
             (Occur::Must, term_query(fields.calls_of, &request.account_id)),
             (Occur::Must, created_between(fields, from, to)),
-        ]);
+        ])));
         let order = if request.ascending {
             Order::Asc
         } else {
@@ -147,7 +147,7 @@ impl PivotIndex {
     pub fn call_records(&self, account_id: &str, call_id: &str) -> Result<Vec<DebugEvent>, IndexError> {
         let fields = self.fields();
         let searcher = self.searcher();
-        let query = term_query(fields.call_key, &call_key(account_id, call_id));
+        let query = self.restrict(term_query(fields.call_key, &call_key(account_id, call_id)));
         let mut events = searcher
             .search(&query, &DocSetCollector)?
             .into_iter()
@@ -161,7 +161,7 @@ impl PivotIndex {
     pub fn call_summary(&self, account_id: &str, call_id: &str) -> Result<Option<CallSummary>, IndexError> {
         let fields = self.fields();
         let searcher = self.searcher();
-        let query = term_query(fields.summary_key, &call_key(account_id, call_id));
+        let query = self.restrict(term_query(fields.summary_key, &call_key(account_id, call_id)));
         match searcher
             .search(&query, &TopDocs::with_limit(1).order_by_score())?
             .pop()
@@ -175,7 +175,7 @@ impl PivotIndex {
     /// document is loaded).
     pub fn call_first_created_ms(&self, account_id: &str, call_id: &str) -> Result<Option<i64>, IndexError> {
         let searcher = self.searcher();
-        let query = term_query(self.fields().summary_key, &call_key(account_id, call_id));
+        let query = self.restrict(term_query(self.fields().summary_key, &call_key(account_id, call_id)));
         let Some(address) = searcher.search(&query, &DocSetCollector)?.into_iter().next() else {
             return Ok(None);
         };
@@ -191,7 +191,7 @@ impl PivotIndex {
     pub fn account_ancestors(&self, account_id: &str) -> Result<Option<Vec<String>>, IndexError> {
         let fields = self.fields();
         let searcher = self.searcher();
-        let query = BooleanQuery::new(vec![(Occur::Must, term_query(fields.calls_of, account_id))]);
+        let query = self.restrict(term_query(fields.calls_of, account_id));
         let latest = TopDocs::with_limit(1).order_by_fast_field::<i64>("created", Order::Desc);
         match searcher.search(&query, &latest)?.pop() {
             Some((_, address)) => Ok(Some(load_summary(&searcher, fields, address)?.ancestor_ids)),
@@ -203,7 +203,7 @@ impl PivotIndex {
     pub fn all_records(&self) -> Result<Vec<DebugEvent>, IndexError> {
         let fields = self.fields();
         let searcher = self.searcher();
-        let query = term_query(fields.doc_type, DOC_TYPE_RECORD);
+        let query = self.restrict(term_query(fields.doc_type, DOC_TYPE_RECORD));
         searcher
             .search(&query, &DocSetCollector)?
             .into_iter()
@@ -222,6 +222,7 @@ impl PivotIndex {
     /// method)` of a response's request. Public for bulk loads and the benchmark ceiling.
     pub fn record_document(
         &self,
+        partition: i32,
         event: &DebugEvent,
         raw: &[u8],
         request: Option<(&str, &str)>,
@@ -236,6 +237,7 @@ impl PivotIndex {
         doc.add_text(fields.call_id, &event.call_id);
         doc.add_u64(fields.iteration, u64::from(event.iteration));
         doc.add_i64(fields.created, event.created_unix_ms);
+        doc.add_u64(fields.partition, partition as u64);
         if let Some(record) = &event.record {
             doc.add_text(fields.kind, RecordKind::of(record).as_str());
             match record {
@@ -268,12 +270,12 @@ impl PivotIndex {
 
     /// Number of record documents.
     pub fn count_records(&self) -> Result<usize, IndexError> {
-        let query = term_query(self.fields().doc_type, DOC_TYPE_RECORD);
+        let query = self.restrict(term_query(self.fields().doc_type, DOC_TYPE_RECORD));
         Ok(self.searcher().search(&query, &tantivy::collector::Count)?)
     }
 }
 
-fn chronological_key(event: &DebugEvent) -> (i64, u32, u8, &str) {
+pub(crate) fn chronological_key(event: &DebugEvent) -> (i64, u32, u8, &str) {
     let kind_rank = event.kind().map_or(u8::MAX, |kind| {
         RecordKind::ALL.iter().position(|k| *k == kind).unwrap_or(0) as u8
     });

@@ -9,7 +9,7 @@ use tantivy::Index;
 
 /// Version of the document layout. An index written with another format is refused
 /// (rebuild it by replaying Kafka) instead of being misread.
-pub const INDEX_FORMAT: u32 = 3;
+pub const INDEX_FORMAT: u32 = 4;
 
 /// Only this much of each text is indexed, so a 10 MB body costs what a 256 KiB one
 /// does. The stored record keeps the whole body.
@@ -64,6 +64,10 @@ pub struct Fields {
     /// Record documents: a hash of the event id, so records of the same millisecond
     /// still have a total order for search cursors.
     pub event_order: Field,
+    /// The Kafka partition the document came from (call documents: their call's), so
+    /// one shard can answer for exactly the partitions the query tier gives it, and
+    /// drop the ones it no longer owns.
+    pub partition: Field,
     /// Record documents: the protobuf event. Call documents: the JSON summary.
     pub payload: Field,
 }
@@ -93,7 +97,7 @@ pub(crate) fn build() -> (Schema, Fields) {
         iteration: builder.add_u64_field("iteration", number.clone()),
         kind: builder.add_text_field("kind", keyword.clone()),
         created: builder.add_i64_field("created", number.clone()),
-        status_code: builder.add_u64_field("status_code", number),
+        status_code: builder.add_u64_field("status_code", number.clone()),
         // Stored: a response's hit shows the URI and method copied from its request.
         method: builder.add_text_field("method", keyword.set_stored()),
         uri: builder.add_text_field("uri", text.clone().set_stored()),
@@ -101,6 +105,7 @@ pub(crate) fn build() -> (Schema, Fields) {
         body: builder.add_text_field("body", text.clone()),
         response_headers: builder.add_text_field("response_headers", text),
         event_order: builder.add_u64_field("event_order", NumericOptions::default().set_fast()),
+        partition: builder.add_u64_field("partition", number),
         payload: builder.add_bytes_field("payload", STORED),
     };
     (builder.build(), fields)
@@ -119,7 +124,7 @@ pub(crate) fn call_key(account_id: &str, call_id: &str) -> String {
 }
 
 /// FNV-1a of the event id: stable across builds and platforms, unlike std's hasher.
-pub(crate) fn event_order(event_id: &str) -> u64 {
+pub fn event_order(event_id: &str) -> u64 {
     event_id.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
         (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
     })

@@ -66,7 +66,8 @@ pub struct IndexWriter {
     /// Changed since the last commit.
     dirty: bool,
     pending_events: HashSet<String>,
-    pending_calls: HashMap<String, CallSummary>,
+    /// Summaries to upsert at the next commit, with their call's partition.
+    pending_calls: HashMap<String, (CallSummary, i32)>,
     /// `uri` and `method` of recent requests by (call key, iteration), copied onto
     /// their responses so a search can combine `uri:` with `status_code:`.
     recent_requests: HashMap<(String, u32), RequestLine>,
@@ -134,8 +135,42 @@ impl IndexWriter {
         }
     }
 
-    /// Adds one validated event; `raw` is its protobuf encoding (re-encoded if empty).
+    /// Forgets every partition `owned` rejects: their documents and their positions go
+    /// at the next commit, so an indexer that lost partitions to another replica stops
+    /// holding (and answering for) them, and replays them from the start should it own
+    /// them again. Returns the partitions dropped.
+    pub fn forget_partitions(&mut self, owned: impl Fn(i32) -> bool) -> Vec<i32> {
+        let dropped: Vec<i32> = self
+            .checkpoint
+            .offsets
+            .keys()
+            .copied()
+            .filter(|partition| !owned(*partition))
+            .collect();
+        let field = self.index.fields().partition;
+        for &partition in &dropped {
+            self.writer
+                .delete_term(Term::from_field_u64(field, partition as u64));
+            self.checkpoint.offsets.remove(&partition);
+            self.dirty = true;
+        }
+        dropped
+    }
+
+    /// [`IndexWriter::add_from_partition`] for partition 0: a single-partition topic,
+    /// tests and tools.
     pub fn add(&mut self, event: &DebugEvent, raw: &[u8]) -> Result<AddOutcome, IndexError> {
+        self.add_from_partition(0, event, raw)
+    }
+
+    /// Adds one validated event read from `partition`; `raw` is its protobuf encoding
+    /// (re-encoded if empty).
+    pub fn add_from_partition(
+        &mut self,
+        partition: i32,
+        event: &DebugEvent,
+        raw: &[u8],
+    ) -> Result<AddOutcome, IndexError> {
         if self.is_known(&event.event_id)? {
             return Ok(AddOutcome::Duplicate);
         }
@@ -146,10 +181,10 @@ impl IndexWriter {
         } else {
             raw
         };
-        let doc = self.record_document(event, raw)?;
+        let doc = self.record_document(partition, event, raw)?;
         self.writer.add_document(doc)?;
         self.pending_events.insert(event.event_id.clone());
-        self.fold_into_summary(event)?;
+        self.fold_into_summary(partition, event)?;
         self.dirty = true;
         Ok(AddOutcome::Added)
     }
@@ -159,7 +194,7 @@ impl IndexWriter {
         let started = Instant::now();
         let fields = *self.index.fields();
         let calls = self.pending_calls.len() as u64;
-        for (key, summary) in self.pending_calls.drain() {
+        for (key, (summary, partition)) in self.pending_calls.drain() {
             self.writer
                 .delete_term(Term::from_field_text(fields.summary_key, &key));
             let mut doc = TantivyDocument::default();
@@ -172,6 +207,7 @@ impl IndexWriter {
             }
             doc.add_text(fields.call_id, &summary.call_id);
             doc.add_i64(fields.created, summary.first_created_ms);
+            doc.add_u64(fields.partition, partition as u64);
             let json = serde_json::to_vec(&summary).expect("a summary always serializes");
             doc.add_bytes(fields.payload, &json);
             self.writer.add_document(doc)?;
@@ -211,9 +247,9 @@ impl IndexWriter {
         Ok(self.pending_events.contains(event_id) || self.index.has_event(event_id)?)
     }
 
-    fn fold_into_summary(&mut self, event: &DebugEvent) -> Result<(), IndexError> {
+    fn fold_into_summary(&mut self, partition: i32, event: &DebugEvent) -> Result<(), IndexError> {
         let key = call_key(&event.account_id, &event.call_id);
-        if let Some(summary) = self.pending_calls.get_mut(&key) {
+        if let Some((summary, _)) = self.pending_calls.get_mut(&key) {
             summary.add(event);
             return Ok(());
         }
@@ -224,11 +260,16 @@ impl IndexWriter {
             }
             None => CallSummary::from_event(event),
         };
-        self.pending_calls.insert(key, summary);
+        self.pending_calls.insert(key, (summary, partition));
         Ok(())
     }
 
-    fn record_document(&mut self, event: &DebugEvent, raw: &[u8]) -> Result<TantivyDocument, IndexError> {
+    fn record_document(
+        &mut self,
+        partition: i32,
+        event: &DebugEvent,
+        raw: &[u8],
+    ) -> Result<TantivyDocument, IndexError> {
         let line = match &event.record {
             Some(Record::Request(request)) => {
                 self.remember_request(event, request);
@@ -240,7 +281,7 @@ impl IndexWriter {
         let line = line
             .as_ref()
             .map(|line| (line.uri.as_str(), line.method.as_str()));
-        Ok(self.index.record_document(event, raw, line))
+        Ok(self.index.record_document(partition, event, raw, line))
     }
 
     fn remember_request(&mut self, event: &DebugEvent, request: &pivotlog_proto::HttpRequest) {

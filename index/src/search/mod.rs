@@ -12,7 +12,7 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 use tantivy::collector::{Count, TopDocs};
-use tantivy::query::{BooleanQuery, Occur};
+use tantivy::query::{BooleanQuery, Occur, Query};
 use tantivy::schema::Value;
 use tantivy::snippet::SnippetGenerator;
 use tantivy::{DocAddress, Searcher, TantivyDocument};
@@ -163,16 +163,59 @@ impl From<tantivy::TantivyError> for SearchError {
     }
 }
 
+impl Search<'_> {
+    /// Refuses a page no index would serve (past [`MAX_RESULT_WINDOW`], or a cursor of
+    /// the other kind of order), before any work is done.
+    pub fn check(&self) -> Result<(), SearchError> {
+        match (self.order, &self.start) {
+            (SearchOrder::Relevance, Some(SearchCursor::Time(..))) => Err(SearchError::ResultWindow),
+            (SearchOrder::Newest | SearchOrder::Oldest, Some(SearchCursor::Offset(_))) => {
+                Err(SearchError::ResultWindow)
+            }
+            (SearchOrder::Relevance, start) => {
+                let offset = match start {
+                    Some(SearchCursor::Offset(offset)) => *offset,
+                    _ => 0,
+                };
+                if offset.saturating_add(self.page_size) > MAX_RESULT_WINDOW {
+                    return Err(SearchError::ResultWindow);
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+impl StatsRequest<'_> {
+    /// Start of the first histogram bucket and the number of buckets, or why the
+    /// histogram cannot be built.
+    pub fn buckets(&self) -> Result<(i64, usize), SearchError> {
+        if self.interval_ms <= 0 {
+            return Err(SearchError::BadInterval);
+        }
+        let origin_ms = self.created_from_ms.div_euclid(self.interval_ms) * self.interval_ms;
+        let buckets = (self.created_to_ms - origin_ms).div_euclid(self.interval_ms) + 1;
+        if buckets > MAX_HISTOGRAM_BUCKETS as i64 {
+            return Err(SearchError::TooManyBuckets {
+                buckets: buckets as u64,
+            });
+        }
+        Ok((origin_ms, buckets.max(1) as usize))
+    }
+}
+
 impl UserQuery {
-    /// This query restricted to one account's records in a time range.
-    fn scoped(&self, index: &PivotIndex, account_id: &str, from_ms: i64, to_ms: i64) -> BooleanQuery {
+    /// This query restricted to one account's records in a time range (and to the
+    /// index view's partitions).
+    fn scoped(&self, index: &PivotIndex, account_id: &str, from_ms: i64, to_ms: i64) -> Box<dyn Query> {
         let fields = index.fields();
-        BooleanQuery::new(vec![
+        index.restrict(Box::new(BooleanQuery::new(vec![
             (Occur::Must, self.query.box_clone()),
             (Occur::Must, term_query(fields.doc_type, DOC_TYPE_RECORD)),
             (Occur::Must, term_query(fields.account_id, account_id)),
             (Occur::Must, created_between(fields, from_ms, to_ms)),
-        ])
+        ])))
     }
 }
 
@@ -184,6 +227,7 @@ impl PivotIndex {
 
     /// One page of matches and the exact number of all matches.
     pub fn search(&self, request: &Search) -> Result<SearchPage, SearchError> {
+        request.check()?;
         let searcher = self.searcher();
         let scoped = request.query.scoped(
             self,
@@ -196,29 +240,24 @@ impl PivotIndex {
             SearchOrder::Relevance => {
                 let offset = match request.start {
                     Some(SearchCursor::Offset(offset)) => offset,
-                    None => 0,
-                    Some(SearchCursor::Time(..)) => return Err(SearchError::ResultWindow),
+                    _ => 0,
                 };
-                if offset.saturating_add(request.page_size) > MAX_RESULT_WINDOW {
-                    return Err(SearchError::ResultWindow);
-                }
                 let top = TopDocs::with_limit(wanted).and_offset(offset).order_by_score();
-                let (total, hits) = searcher.search(&scoped, &(Count, top))?;
+                let (total, hits) = searcher.search(scoped.as_ref(), &(Count, top))?;
                 let hits = hits.into_iter().map(|(score, address)| (Some(score), address));
                 (total as u64, hits.collect())
             }
             SearchOrder::Newest | SearchOrder::Oldest => {
                 let start = match request.start {
                     Some(SearchCursor::Time(created, order)) => Some((created, order)),
-                    None => None,
-                    Some(SearchCursor::Offset(_)) => return Err(SearchError::ResultWindow),
+                    _ => None,
                 };
                 let collector = collect::TimeOrdered {
                     limit: wanted,
                     ascending: request.order == SearchOrder::Oldest,
                     start,
                 };
-                let (total, hits) = searcher.search(&scoped, &collector)?;
+                let (total, hits) = searcher.search(scoped.as_ref(), &collector)?;
                 (
                     total,
                     hits.into_iter().map(|(_, address)| (None, address)).collect(),
@@ -254,16 +293,7 @@ impl PivotIndex {
 
     /// Counts of all matches by status code and by time bucket.
     pub fn search_stats(&self, request: &StatsRequest) -> Result<SearchStats, SearchError> {
-        if request.interval_ms <= 0 {
-            return Err(SearchError::BadInterval);
-        }
-        let origin_ms = request.created_from_ms.div_euclid(request.interval_ms) * request.interval_ms;
-        let buckets = (request.created_to_ms - origin_ms).div_euclid(request.interval_ms) + 1;
-        if buckets > MAX_HISTOGRAM_BUCKETS as i64 {
-            return Err(SearchError::TooManyBuckets {
-                buckets: buckets as u64,
-            });
-        }
+        let (origin_ms, buckets) = request.buckets()?;
         let scoped = request.query.scoped(
             self,
             request.account_id,
@@ -273,9 +303,9 @@ impl PivotIndex {
         let collector = collect::CountByStatusAndTime {
             origin_ms,
             interval_ms: request.interval_ms,
-            buckets: buckets.max(1) as usize,
+            buckets,
         };
-        let counts = self.searcher().search(&scoped, &collector)?;
+        let counts = self.searcher().search(scoped.as_ref(), &collector)?;
         Ok(SearchStats {
             counts,
             origin_ms,

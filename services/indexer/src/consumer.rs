@@ -18,14 +18,14 @@ use tracing::{debug, error, info, warn};
 use pivotlog_index::{AddOutcome, Checkpoint, IndexError, IndexWriter, PivotIndex, WriterConfig};
 use pivotlog_proto::decode_event;
 
-use crate::IndexerStats;
+use crate::{IndexerStats, Ownership};
 
 /// How the indexer consumes and commits.
 #[derive(Debug, Clone)]
 pub struct IndexerConfig {
     pub topic: String,
-    /// Partitions this indexer owns; `None`: all of them, including ones added later.
-    pub partitions: Option<Vec<i32>>,
+    /// Partitions this indexer owns.
+    pub ownership: Ownership,
     /// Longest time a handled record waits before it is committed (and searchable),
     /// once the indexer has caught up with its partitions.
     pub commit_interval: Duration,
@@ -61,7 +61,7 @@ impl IndexerConfig {
     pub fn new(topic: &str) -> IndexerConfig {
         IndexerConfig {
             topic: topic.to_owned(),
-            partitions: None,
+            ownership: Ownership::All,
             commit_interval: DEFAULT_COMMIT_INTERVAL,
             backlog_commit_interval: DEFAULT_BACKLOG_COMMIT_INTERVAL,
             dead_letter_topic: None,
@@ -240,8 +240,25 @@ impl Session<'_> {
             .consumer
             .fetch_metadata(Some(&self.config.topic), PROBE_TIMEOUT)
         {
-            Ok(_) => self.broker_reachable(true, None),
+            Ok(_) => {
+                self.broker_reachable(true, None);
+                self.read_watermarks();
+            }
             Err(err) => self.broker_reachable(false, Some(&err.to_string())),
+        }
+    }
+
+    /// Reads the end of each owned partition, for lag and for whether the partition
+    /// has caught up (a shard answers for a partition as complete only then).
+    fn read_watermarks(&self) {
+        for &partition in &self.owned {
+            match self
+                .consumer
+                .fetch_watermarks(&self.config.topic, partition, PROBE_TIMEOUT)
+            {
+                Ok((low, high)) => self.stats.set_watermarks(partition, low, high),
+                Err(err) => debug!(partition, error = %err, "cannot read the watermarks"),
+            }
         }
     }
 
@@ -279,20 +296,29 @@ impl Session<'_> {
                 KafkaError::MetadataFetch(rdkafka::types::RDKafkaErrorCode::UnknownTopicOrPartition).into(),
             );
         }
-        let mut wanted: Vec<i32> = match &self.config.partitions {
-            Some(owned) => owned.iter().copied().filter(|p| existing.contains(p)).collect(),
-            None => existing,
-        };
+        let mut wanted: Vec<i32> = existing
+            .iter()
+            .copied()
+            .filter(|&p| self.config.ownership.owns(p))
+            .collect();
         wanted.sort_unstable();
         self.broker_reachable(true, None);
+        self.stats.set_topic_partitions(existing.len());
         if wanted == self.owned {
             self.stats.consuming.store(true, Ordering::Relaxed);
             return Ok(());
         }
+        let ownership = &self.config.ownership;
+        let dropped = self.writer.forget_partitions(|p| ownership.owns(p));
+        if !dropped.is_empty() {
+            info!(partitions = ?dropped, "no longer owned: dropping them from the index at the next commit");
+        }
         let checkpoint = self.writer.checkpoint().clone();
         self.resume.clear();
         self.assign(&wanted, &checkpoint)?;
+        self.stats.set_owned(&wanted, &checkpoint);
         self.owned = wanted;
+        self.read_watermarks();
         self.stats.consuming.store(true, Ordering::Relaxed);
         info!(topic = %topic, partitions = ?self.owned, "consuming");
         Ok(())
@@ -372,6 +398,7 @@ impl Session<'_> {
                 self.stats
                     .last_commit_unix_ms
                     .store(unix_ms_now(), Ordering::Relaxed);
+                self.stats.committed(self.writer.checkpoint());
                 debug!(records = committed.records, calls = committed.calls, took = ?committed.duration, "committed");
                 self.commit_group_offsets();
                 true
@@ -527,7 +554,7 @@ fn handle(
         return Ok(());
     }
     match decode_event(payload) {
-        Ok(event) => match writer.add(&event, payload)? {
+        Ok(event) => match writer.add_from_partition(message.partition(), &event, payload)? {
             AddOutcome::Added => IndexerStats::bump(&stats.indexed),
             AddOutcome::Duplicate => IndexerStats::bump(&stats.duplicates),
         },

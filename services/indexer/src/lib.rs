@@ -2,9 +2,11 @@
 //! ([`pivotlog_index`]) in step with it, exactly once.
 //!
 //! # The contract
-//! * Partitions are **assigned**, not subscribed: an indexer owns a fixed set (all of
-//!   them by default), so there are no group rebalances and no `max.poll.interval.ms`
-//!   evictions when indexing applies backpressure.
+//! * Partitions are **assigned**, not subscribed: an indexer owns a fixed set
+//!   ([`Ownership`]: all of them, a list, or its share as replica `i` of `n`), so there
+//!   are no group rebalances and no `max.poll.interval.ms` evictions when indexing
+//!   applies backpressure. Partitions it held but no longer owns are dropped from its
+//!   index at the next commit; a partition's new owner replays it from the beginning.
 //! * The resume position is the checkpoint stored in the last tantivy commit, never
 //!   the Kafka group offset (which is committed too, but only for lag tooling).
 //! * A record's offset is recorded only once the record is handled: indexed, found to
@@ -20,7 +22,9 @@
 //!   when indexing is slower than the topic, fetching simply waits.
 
 mod consumer;
+mod ownership;
 mod stats;
 
 pub use consumer::{run, IndexerConfig, IndexerError, DEFAULT_MAX_RECORD_BYTES};
-pub use stats::IndexerStats;
+pub use ownership::Ownership;
+pub use stats::{IndexerStats, PartitionProgress};

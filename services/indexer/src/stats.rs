@@ -1,7 +1,12 @@
 //! Counters the indexer exposes to readiness checks, metrics and tests.
 
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
+
+use serde::Serialize;
+
+use pivotlog_index::Checkpoint;
 
 /// Live counters of one indexer; shared, lock-free (but for the last problem's text).
 #[derive(Debug, Default)]
@@ -29,6 +34,37 @@ pub struct IndexerStats {
     pub commit_failing: AtomicBool,
     /// Why the last commit failed, while it keeps failing.
     pub commit_error: Mutex<Option<String>>,
+    /// Partitions of the topic, as last seen in its metadata (0: not yet known).
+    pub topic_partitions: AtomicUsize,
+    /// Each owned partition's progress.
+    progress: Mutex<BTreeMap<i32, PartitionProgress>>,
+}
+
+/// How far an owned partition is indexed, and how far it goes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct PartitionProgress {
+    /// Next offset to read, as of the last commit (`None`: nothing read yet).
+    pub committed: Option<i64>,
+    pub low_watermark: Option<i64>,
+    pub high_watermark: Option<i64>,
+    /// The committed index has reached the end of the partition since this indexer
+    /// took it over; until then (a rebuild by replay) its answers are incomplete.
+    pub caught_up: bool,
+}
+
+impl PartitionProgress {
+    /// Records between the last commit and the end of the partition, when known.
+    pub fn lag(&self) -> Option<i64> {
+        let end = self.high_watermark?;
+        let next = self.committed.or(self.low_watermark)?;
+        Some((end - next).max(0))
+    }
+
+    fn update_caught_up(&mut self) {
+        if self.lag() == Some(0) {
+            self.caught_up = true;
+        }
+    }
 }
 
 impl IndexerStats {
@@ -43,6 +79,45 @@ impl IndexerStats {
     pub(crate) fn set_commit_error(&self, error: Option<String>) {
         self.commit_failing.store(error.is_some(), Ordering::Relaxed);
         *self.commit_error.lock().unwrap_or_else(|e| e.into_inner()) = error;
+    }
+
+    pub(crate) fn set_topic_partitions(&self, count: usize) {
+        self.topic_partitions.store(count, Ordering::Relaxed);
+    }
+
+    fn progress_map(&self) -> std::sync::MutexGuard<'_, BTreeMap<i32, PartitionProgress>> {
+        self.progress.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The owned partitions changed: track exactly these, from `checkpoint`.
+    pub(crate) fn set_owned(&self, owned: &[i32], checkpoint: &Checkpoint) {
+        let mut progress = self.progress_map();
+        progress.retain(|partition, _| owned.contains(partition));
+        for &partition in owned {
+            let entry = progress.entry(partition).or_default();
+            entry.committed = checkpoint.next_offset(partition);
+        }
+    }
+
+    /// A commit made `checkpoint` durable.
+    pub(crate) fn committed(&self, checkpoint: &Checkpoint) {
+        for (partition, entry) in self.progress_map().iter_mut() {
+            entry.committed = checkpoint.next_offset(*partition);
+            entry.update_caught_up();
+        }
+    }
+
+    pub(crate) fn set_watermarks(&self, partition: i32, low: i64, high: i64) {
+        if let Some(entry) = self.progress_map().get_mut(&partition) {
+            entry.low_watermark = Some(low);
+            entry.high_watermark = Some(high);
+            entry.update_caught_up();
+        }
+    }
+
+    /// Every owned partition's progress.
+    pub fn progress(&self) -> BTreeMap<i32, PartitionProgress> {
+        self.progress_map().clone()
     }
 
     /// `Ok` when the indexer is consuming and committing; otherwise why not, for
@@ -83,6 +158,8 @@ impl IndexerStats {
             "consuming": self.consuming.load(Ordering::Relaxed),
             "broker_reachable": self.broker_reachable.load(Ordering::Relaxed),
             "commit_failing": self.commit_failing.load(Ordering::Relaxed),
+            "topic_partitions": self.topic_partitions.load(Ordering::Relaxed),
+            "partitions": self.progress(),
         })
     }
 }
@@ -108,5 +185,25 @@ mod tests {
         stats.set_commit_error(None);
         assert_eq!(stats.readiness(), Ok(()));
         assert_eq!(stats.snapshot()["commit_failing"], false);
+    }
+
+    #[test]
+    fn a_partition_is_caught_up_once_its_commits_reach_the_end() {
+        let stats = IndexerStats::default();
+        let mut checkpoint = Checkpoint::default();
+        stats.set_owned(&[0, 1], &checkpoint);
+        stats.set_watermarks(0, 0, 10);
+        stats.set_watermarks(1, 5, 5);
+        let progress = stats.progress();
+        assert_eq!((progress[&0].lag(), progress[&0].caught_up), (Some(10), false));
+        assert_eq!((progress[&1].lag(), progress[&1].caught_up), (Some(0), true), "empty partition");
+        checkpoint.offsets.insert(0, 10);
+        stats.committed(&checkpoint);
+        assert!(stats.progress()[&0].caught_up);
+        // It stays caught up while new records arrive: lag is reported separately.
+        stats.set_watermarks(0, 0, 50);
+        assert_eq!((stats.progress()[&0].lag(), stats.progress()[&0].caught_up), (Some(40), true));
+        stats.set_owned(&[1], &checkpoint);
+        assert_eq!(stats.progress().keys().copied().collect::<Vec<_>>(), [1]);
     }
 }

@@ -14,7 +14,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 
 use pivotlog_index::{PivotIndex, WriterConfig};
-use pivotlog_indexer::{IndexerConfig, IndexerStats};
+use pivotlog_indexer::{IndexerConfig, IndexerStats, Ownership};
 
 use crate::kafka::KafkaArgs;
 
@@ -42,9 +42,18 @@ pub struct IndexingArgs {
     /// Spacing of commits while replaying a backlog, in milliseconds (fewer merges).
     #[arg(long, env = "PIVOTLOG_BACKLOG_COMMIT_INTERVAL_MS", default_value_t = 5000)]
     pub backlog_commit_interval_ms: u64,
-    /// Partitions this indexer owns, comma-separated; all if absent.
-    #[arg(long, env = "PIVOTLOG_PARTITIONS", value_delimiter = ',')]
+    /// Partitions this indexer owns, comma-separated (default: all, or its share with
+    /// `--replicas`).
+    #[arg(long, env = "PIVOTLOG_PARTITIONS", value_delimiter = ',', conflicts_with = "replicas")]
     pub partitions: Option<Vec<i32>>,
+    /// Number of indexer replicas sharing the topic: replica `i` owns every partition
+    /// `p` with `p % replicas == i`.
+    #[arg(long, env = "PIVOTLOG_REPLICAS", value_parser = clap::value_parser!(u32).range(1..))]
+    pub replicas: Option<u32>,
+    /// This replica's `i` (default: the number ending the host name, as in a
+    /// StatefulSet's `pivotlog-indexer-2`).
+    #[arg(long, env = "PIVOTLOG_ORDINAL", requires = "replicas")]
+    pub ordinal: Option<u32>,
     /// Topic that receives undecodable and oversized records, with their origin in headers.
     #[arg(long, env = "PIVOTLOG_DEAD_LETTER_TOPIC")]
     pub dead_letter_topic: Option<String>,
@@ -63,7 +72,31 @@ pub struct IndexingArgs {
 }
 
 impl IndexingArgs {
-    pub fn indexer_config(&self, topic: &str) -> IndexerConfig {
+    /// The partitions this indexer owns, from `--partitions` or `--replicas`.
+    pub fn ownership(&self) -> anyhow::Result<Ownership> {
+        match (&self.partitions, self.replicas) {
+            (Some(listed), _) => Ok(Ownership::Listed(listed.clone())),
+            (None, None) => Ok(Ownership::All),
+            (None, Some(replicas)) => {
+                let ordinal = match self.ordinal {
+                    Some(ordinal) => ordinal,
+                    None => {
+                        let host = hostname();
+                        Ownership::ordinal_of_hostname(&host).with_context(|| {
+                            format!("--replicas needs --ordinal: the host name {host:?} does not end in -<ordinal>")
+                        })?
+                    }
+                };
+                anyhow::ensure!(
+                    ordinal < replicas,
+                    "ordinal {ordinal} is not below --replicas {replicas}: scale the StatefulSet and PIVOTLOG_REPLICAS together"
+                );
+                Ok(Ownership::Replica { ordinal, replicas })
+            }
+        }
+    }
+
+    pub fn indexer_config(&self, topic: &str) -> anyhow::Result<IndexerConfig> {
         let mut writer = WriterConfig {
             memory_budget_bytes: self.writer_memory_mb << 20,
             ..Default::default()
@@ -71,16 +104,16 @@ impl IndexingArgs {
         if let Some(threads) = self.writer_threads {
             writer.num_threads = threads;
         }
-        IndexerConfig {
+        Ok(IndexerConfig {
             topic: topic.to_owned(),
-            partitions: self.partitions.clone(),
+            ownership: self.ownership()?,
             commit_interval: Duration::from_millis(self.commit_interval_ms.max(1)),
             backlog_commit_interval: Duration::from_millis(self.backlog_commit_interval_ms),
             dead_letter_topic: self.dead_letter_topic.clone(),
             max_record_bytes: self.max_record_bytes,
             data_dir: Some(self.data_dir.clone()),
             writer,
-        }
+        })
     }
 
     pub fn open_index(&self) -> anyhow::Result<PivotIndex> {
@@ -133,7 +166,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let index = args.indexing.open_index()?;
     let mut kafka = args.kafka.client_config();
     kafka.set("group.id", &args.indexing.group);
-    let config = args.indexing.indexer_config(&args.kafka.topic);
+    let config = args.indexing.indexer_config(&args.kafka.topic)?;
     let health = match args.health_listen {
         Some(address) => Some(
             tokio::net::TcpListener::bind(address)
@@ -202,4 +235,14 @@ fn readyz(stats: &IndexerStats) -> axum::response::Response {
         )
             .into_response(),
     }
+}
+
+/// The host name (`HOSTNAME`, else the kernel's), for the StatefulSet ordinal.
+fn hostname() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .filter(|name| !name.is_empty())
+        .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
+        .map(|name| name.trim().to_owned())
+        .unwrap_or_default()
 }

@@ -73,7 +73,7 @@ pub async fn run(mut args: Args) -> anyhow::Result<ExitCode> {
     let indexer = RunningIndexer::start(
         index.clone(),
         consumer_config,
-        args.indexing.indexer_config(&args.topic),
+        args.indexing.indexer_config(&args.topic)?,
     );
 
     let traffic = args.traffic.traffic();
