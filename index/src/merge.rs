@@ -141,8 +141,10 @@ pub fn search_pages(request: &Search, pages: Vec<SearchPage>) -> SearchPage {
 /// depend only on each part's first `n`: deeper pages (larger per-part requests) extend
 /// the same sequence, and no hit is shown twice or skipped while paging.
 fn merge_by_score(parts: Vec<Vec<SearchHit>>) -> Vec<SearchHit> {
-    let mut parts: Vec<std::iter::Peekable<std::vec::IntoIter<SearchHit>>> =
-        parts.into_iter().map(|hits| hits.into_iter().peekable()).collect();
+    let mut parts: Vec<std::iter::Peekable<std::vec::IntoIter<SearchHit>>> = parts
+        .into_iter()
+        .map(|hits| hits.into_iter().peekable())
+        .collect();
     let mut merged = Vec::new();
     loop {
         let mut best: Option<(usize, f32)> = None;

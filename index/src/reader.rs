@@ -175,7 +175,10 @@ impl PivotIndex {
     /// document is loaded).
     pub fn call_first_created_ms(&self, account_id: &str, call_id: &str) -> Result<Option<i64>, IndexError> {
         let searcher = self.searcher();
-        let query = self.restrict(term_query(self.fields().summary_key, &call_key(account_id, call_id)));
+        let query = self.restrict(term_query(
+            self.fields().summary_key,
+            &call_key(account_id, call_id),
+        ));
         let Some(address) = searcher.search(&query, &DocSetCollector)?.into_iter().next() else {
             return Ok(None);
         };

@@ -44,7 +44,7 @@ fn traffic() -> Vec<(i32, DebugEvent)> {
                     }),
                 ),
             ));
-            let failing = (call + iteration as usize) % 3 == 0;
+            let failing = (call + iteration as usize).is_multiple_of(3);
             events.push((
                 partition,
                 event(
@@ -261,6 +261,9 @@ fn a_shard_that_loses_partitions_forgets_their_documents_and_positions() {
     assert_eq!(checkpoint.next_offset(1), None);
     assert!(checkpoint.next_offset(0).is_some());
     // Listing no longer shows its calls either.
-    let page = index.only_partitions(&[1]).list_calls(&listing(100, false, None)).unwrap();
+    let page = index
+        .only_partitions(&[1])
+        .list_calls(&listing(100, false, None))
+        .unwrap();
     assert!(page.calls.is_empty());
 }

@@ -47,8 +47,16 @@ mod tests {
                 .count();
             assert_eq!(owners, 1, "partition {partition}");
         }
-        assert!(Ownership::Replica { ordinal: 1, replicas: 3 }.owns(4));
-        assert!(!Ownership::Replica { ordinal: 1, replicas: 3 }.owns(5));
+        assert!(Ownership::Replica {
+            ordinal: 1,
+            replicas: 3
+        }
+        .owns(4));
+        assert!(!Ownership::Replica {
+            ordinal: 1,
+            replicas: 3
+        }
+        .owns(5));
         assert!(Ownership::Listed(vec![2, 5]).owns(5));
         assert!(Ownership::All.owns(99));
     }

@@ -196,13 +196,20 @@ mod tests {
         stats.set_watermarks(1, 5, 5);
         let progress = stats.progress();
         assert_eq!((progress[&0].lag(), progress[&0].caught_up), (Some(10), false));
-        assert_eq!((progress[&1].lag(), progress[&1].caught_up), (Some(0), true), "empty partition");
+        assert_eq!(
+            (progress[&1].lag(), progress[&1].caught_up),
+            (Some(0), true),
+            "empty partition"
+        );
         checkpoint.offsets.insert(0, 10);
         stats.committed(&checkpoint);
         assert!(stats.progress()[&0].caught_up);
         // It stays caught up while new records arrive: lag is reported separately.
         stats.set_watermarks(0, 0, 50);
-        assert_eq!((stats.progress()[&0].lag(), stats.progress()[&0].caught_up), (Some(40), true));
+        assert_eq!(
+            (stats.progress()[&0].lag(), stats.progress()[&0].caught_up),
+            (Some(40), true)
+        );
         stats.set_owned(&[1], &checkpoint);
         assert_eq!(stats.progress().keys().copied().collect::<Vec<_>>(), [1]);
     }

@@ -2,22 +2,21 @@
 
 use axum::extract::rejection::PathRejection;
 
-use pivotlog_index::PivotIndex;
-
 use crate::envelope::RequestContext;
+use crate::source::Source;
 use crate::{ApiError, AppState};
 
-/// Authenticates the caller and checks it may read `account_id`.
-pub fn authorize<'a>(
-    state: &'a AppState,
+/// Authenticates the caller and checks it may read `account_id`; returns where to read.
+pub async fn authorize(
+    state: &AppState,
     context: &RequestContext,
     account_id: &str,
-) -> Result<&'a PivotIndex, ApiError> {
+) -> Result<Source, ApiError> {
     let principal = state
         .auth
         .authenticate(context.auth_token.as_deref())
         .map_err(ApiError::Unauthorized)?;
-    let index = state.index()?;
+    let source = state.source()?;
     if !is_account_id(account_id) {
         return Err(ApiError::invalid_parameter(
             "account_id",
@@ -26,8 +25,13 @@ pub fn authorize<'a>(
             "",
         ));
     }
-    if principal.may_read(account_id, index)? {
-        Ok(index)
+    let ancestors = if principal.needs_ancestors(account_id) {
+        source.account_ancestors(account_id).await?
+    } else {
+        None
+    };
+    if principal.may_read(account_id, ancestors.as_deref()) {
+        Ok(source)
     } else {
         Err(ApiError::Forbidden)
     }

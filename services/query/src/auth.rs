@@ -12,8 +12,6 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
-use pivotlog_index::PivotIndex;
-
 /// How far a JWT's `exp` may be in the past, to absorb clock differences.
 pub const JWT_LEEWAY_SECONDS: u64 = 30;
 
@@ -160,14 +158,15 @@ impl Authenticator {
 impl Principal {
     /// Whether this caller may read `account_id`. Ancestry comes from the account's
     /// own events, so an account with no data is readable only by itself and admins.
-    pub fn may_read(&self, account_id: &str, index: &PivotIndex) -> Result<bool, pivotlog_index::IndexError> {
+    pub fn may_read(&self, account_id: &str, ancestors: Option<&[String]>) -> bool {
         if self.superduper_admin || self.account_id == account_id {
-            return Ok(true);
+            return true;
         }
-        if !self.descendants {
-            return Ok(false);
-        }
-        let ancestors = index.account_ancestors(account_id)?;
-        Ok(ancestors.is_some_and(|ancestors| ancestors.contains(&self.account_id)))
+        self.descendants && ancestors.is_some_and(|ancestors| ancestors.contains(&self.account_id))
+    }
+
+    /// Whether [`Principal::may_read`] needs the account's ancestors to decide.
+    pub fn needs_ancestors(&self, account_id: &str) -> bool {
+        !self.superduper_admin && self.account_id != account_id && self.descendants
     }
 }

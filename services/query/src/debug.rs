@@ -5,14 +5,15 @@ use axum::extract::{Path, RawQuery, State};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use pivotlog_index::{CallCursor, CallSummary, ListCalls, PivotIndex};
+use pivotlog_index::{CallCursor, CallSummary, ListCalls};
 use pivotlog_proto::kazoo::{debug_id, record_fields};
 use pivotlog_proto::time::unix_ms_to_gregorian_s;
 use pivotlog_proto::DebugEvent;
 
-use crate::access::{authorize, bad_path, run_blocking};
+use crate::access::{authorize, bad_path};
 use crate::envelope::{unix_ms_now, Failure, Paging, RequestContext, Success};
 use crate::params::{encode_key, Params};
+use crate::source::{Answer, Source};
 use crate::{ApiError, AppState};
 
 /// Most calls one `paginate=false` listing returns; more is a 416, as in Crossbar.
@@ -27,7 +28,7 @@ pub async fn list_calls(
 ) -> Result<Success, Failure> {
     let fail = |err: ApiError| err.with(&context);
     let account_id = path.map_err(bad_path).map_err(fail)?.0;
-    let index = authorize(&state, &context, &account_id).map_err(fail)?;
+    let source = authorize(&state, &context, &account_id).await.map_err(fail)?;
     let params = Params::parse(query.as_deref()).map_err(fail)?;
     let page_size = params.page_size().map_err(fail)?;
     let ascending = params.ascending(false).map_err(fail)?;
@@ -44,10 +45,8 @@ pub async fn list_calls(
         page_size: Some(page_size.unwrap_or(MAX_UNPAGINATED_CALLS)),
         start: start.as_ref().map(|(_, cursor)| cursor.clone()),
     };
-    let index = index.clone();
-    let page = run_blocking(move || Ok(index.list_calls(&request)?))
-        .await
-        .map_err(fail)?;
+    let answer = source.list_calls(request).await.map_err(fail)?;
+    let page = answer.value;
     if page_size.is_none() && page.next.is_some() {
         return Err(fail(ApiError::RangeNotSatisfiable(format!(
             "more than {MAX_UNPAGINATED_CALLS} calls in range: page through them or narrow created_from/created_to"
@@ -63,6 +62,7 @@ pub async fn list_calls(
         data: Value::Array(data),
         paging,
         total_hits: None,
+        gaps: answer.gaps,
     })
 }
 
@@ -81,17 +81,15 @@ pub async fn call_records(
 ) -> Result<Success, Failure> {
     let fail = |err: ApiError| err.with(&context);
     let (account_id, id) = path.map_err(bad_path).map_err(fail)?.0;
-    let index = authorize(&state, &context, &account_id).map_err(fail)?;
+    let source = authorize(&state, &context, &account_id).await.map_err(fail)?;
     let params = Params::parse(query.as_deref()).map_err(fail)?;
     let page_size = params.page_size().map_err(fail)?;
     let ascending = params.ascending(true).map_err(fail)?;
     let range = params.time_range(unix_ms_now(), true).map_err(fail)?;
     let start = params.start_key::<RecordKey>().map_err(fail)?;
 
-    let (index, account) = (index.clone(), account_id.clone());
-    let mut records = run_blocking(move || find_call(&index, &account, &id))
-        .await
-        .map_err(fail)?;
+    let answer = find_call(&source, &account_id, &id).await.map_err(fail)?;
+    let mut records = answer.value;
     // The debug_id names the call by its first record, whatever the filters keep.
     let call_debug_id = records
         .first()
@@ -135,18 +133,19 @@ pub async fn call_records(
         data: Value::Array(data),
         paging,
         total_hits: None,
+        gaps: answer.gaps,
     })
 }
 
 /// The records of `id` as a call id, else as a `debug_id` (`YYYYMM-call_id`). Trying
 /// the call id first keeps call ids that merely look like debug ids working.
-fn find_call(index: &PivotIndex, account_id: &str, id: &str) -> Result<Vec<DebugEvent>, ApiError> {
-    let records = index.call_records(account_id, id)?;
-    if !records.is_empty() {
+async fn find_call(source: &Source, account_id: &str, id: &str) -> Result<Answer<Vec<DebugEvent>>, ApiError> {
+    let records = source.call_records(account_id, id).await?;
+    if !records.value.is_empty() {
         return Ok(records);
     }
     match parse_debug_id(id) {
-        Some(call_id) => Ok(index.call_records(account_id, call_id)?),
+        Some(call_id) => source.call_records(account_id, call_id).await,
         None => Ok(records),
     }
 }

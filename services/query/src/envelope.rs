@@ -12,6 +12,7 @@ use rand::Rng;
 use serde_json::{json, Map, Value};
 
 use crate::auth::AuthError;
+use crate::source::Gaps;
 
 const REQUEST_ID_HEADER: &str = "x-request-id";
 const MAX_REQUEST_ID_LEN: usize = 128;
@@ -179,6 +180,9 @@ pub struct Success {
     pub paging: Option<Paging>,
     /// Searches: the number of all matches, not only this page's.
     pub total_hits: Option<u64>,
+    /// Partitions the answer lacks (a shard down or rebuilding): the envelope then says
+    /// `"partial": true`, which partitions are missing and why.
+    pub gaps: Gaps,
 }
 
 impl IntoResponse for Success {
@@ -191,6 +195,17 @@ impl IntoResponse for Success {
         }
         if let Some(total) = self.total_hits {
             body.insert("total_hits".into(), total.into());
+        }
+        if !self.gaps.is_empty() {
+            body.insert("partial".into(), true.into());
+            body.insert(
+                "missing_partitions".into(),
+                self.gaps.partitions.iter().copied().collect::<Vec<_>>().into(),
+            );
+            body.insert(
+                "partial_reasons".into(),
+                self.gaps.reasons.iter().cloned().collect::<Vec<_>>().into(),
+            );
         }
         if let Some(paging) = self.paging {
             body.insert("page_size".into(), items.into());

@@ -10,12 +10,14 @@
 //! socket, and [`serve`] runs it on a listener the caller binds, until `shutdown`.
 
 pub mod auth;
+pub mod shard;
 
 mod access;
 mod debug;
 mod envelope;
 mod params;
 mod search;
+mod source;
 
 use std::future::Future;
 use std::sync::{Arc, OnceLock};
@@ -32,6 +34,10 @@ use pivotlog_index::PivotIndex;
 
 pub use auth::{Authenticator, Principal};
 pub use envelope::ApiError;
+pub use shard::ShardSet;
+pub use source::Gaps;
+
+use source::Source;
 
 /// The OpenAPI document of this API, served at `/openapi.yaml`.
 pub const OPENAPI_YAML: &str = include_str!("../openapi.yaml");
@@ -47,17 +53,33 @@ pub type ReadinessCheck = Arc<dyn Fn() -> Result<(), String> + Send + Sync>;
 #[derive(Clone)]
 pub struct AppState {
     index: Arc<OnceLock<PivotIndex>>,
+    /// Set: reads fan out to these shards instead of a local index.
+    shards: Option<Source>,
     auth: Arc<Authenticator>,
     readiness: Option<ReadinessCheck>,
 }
 
 impl AppState {
+    /// Reads a local index, once [`AppState::set_index`] gives it.
     pub fn new(auth: Authenticator) -> AppState {
         AppState {
             index: Arc::new(OnceLock::new()),
+            shards: None,
             auth: Arc::new(auth),
             readiness: None,
         }
+    }
+
+    /// Reads the indexers' shards and merges their answers.
+    pub fn with_shards(
+        auth: Authenticator,
+        shards: Arc<ShardSet>,
+    ) -> Result<AppState, pivotlog_index::IndexError> {
+        let schema = PivotIndex::create_in_ram()?;
+        Ok(AppState {
+            shards: Some(Source::Shards { shards, schema }),
+            ..AppState::new(auth)
+        })
     }
 
     /// Serves `index` from now on (`/readyz` turns ready).
@@ -75,10 +97,28 @@ impl AppState {
         self
     }
 
-    fn index(&self) -> Result<&PivotIndex, ApiError> {
+    fn source(&self) -> Result<Source, ApiError> {
+        if let Some(shards) = &self.shards {
+            return Ok(shards.clone());
+        }
         self.index
             .get()
+            .map(|index| Source::Local(index.clone()))
             .ok_or(ApiError::NotReady("the index is not open yet".into()))
+    }
+
+    /// `Err(reason)` while requests cannot be answered.
+    fn readiness(&self) -> Result<(), String> {
+        match &self.shards {
+            Some(Source::Shards { shards, .. }) => shards.readiness()?,
+            _ => {
+                self.source().map_err(|err| err.to_string())?;
+            }
+        }
+        match &self.readiness {
+            Some(check) => check(),
+            None => Ok(()),
+        }
     }
 }
 
@@ -196,7 +236,7 @@ pub async fn reload_periodically(state: AppState, every: Duration) {
     let mut ticker = tokio::time::interval(every);
     loop {
         ticker.tick().await;
-        if let Ok(index) = state.index() {
+        if let Some(index) = state.index.get() {
             if let Err(err) = index.reload() {
                 tracing::warn!(error = %err, "index reload failed");
             }
@@ -223,14 +263,7 @@ async fn healthz() -> impl IntoResponse {
 }
 
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
-    let outcome = state
-        .index()
-        .map_err(|err| err.to_string())
-        .and_then(|_| match &state.readiness {
-            Some(check) => check(),
-            None => Ok(()),
-        });
-    match outcome {
+    match state.readiness() {
         Ok(()) => (StatusCode::OK, Json(serde_json::json!({"status": "ready"}))),
         Err(reason) => (
             StatusCode::SERVICE_UNAVAILABLE,

@@ -9,16 +9,16 @@ use axum::extract::{Path, RawQuery, State};
 use serde_json::{json, Map, Value};
 
 use pivotlog_index::search::{
-    Search, SearchCursor, SearchError, SearchHit, SearchOrder, SearchStats, SnippetOptions, StatsRequest,
-    UserQuery, MAX_SNIPPET_CHARS,
+    SearchCursor, SearchError, SearchHit, SearchOrder, SearchStats, SnippetOptions, UserQuery,
+    MAX_SNIPPET_CHARS,
 };
-use pivotlog_index::PivotIndex;
 use pivotlog_proto::kazoo::debug_id;
 use pivotlog_proto::time::{iso8601_utc, unix_ms_to_gregorian_s};
 
-use crate::access::{authorize, bad_path, run_blocking};
+use crate::access::{authorize, bad_path};
 use crate::envelope::{unix_ms_now, Failure, Paging, RequestContext, Success};
 use crate::params::{encode_key, Params};
+use crate::source::{SearchSpec, Source, StatsSpec};
 use crate::{ApiError, AppState};
 
 /// Longest `highlight_pre` / `highlight_post`.
@@ -34,7 +34,9 @@ pub async fn search(
     RawQuery(query): RawQuery,
 ) -> Result<Success, Failure> {
     let fail = |err: ApiError| err.with(&context);
-    let scope = Scope::of(&state, &context, path, query.as_deref()).map_err(fail)?;
+    let scope = Scope::of(&state, &context, path, query.as_deref())
+        .await
+        .map_err(fail)?;
     let params = &scope.params;
     if params.get("paginate") == Some("false") {
         return Err(fail(ApiError::invalid_parameter(
@@ -49,25 +51,19 @@ pub async fn search(
     let start = params.start_key::<SearchCursor>().map_err(fail)?;
     let snippet = snippet_options(params).map_err(fail)?;
 
-    let cursor = start.as_ref().map(|(_, cursor)| cursor.clone());
-    let page = run_blocking(move || {
-        let search = Search {
-            account_id: &scope.account_id,
-            query: &scope.query,
-            created_from_ms: scope.from_ms,
-            created_to_ms: scope.to_ms,
-            order,
-            page_size,
-            start: cursor,
-            snippet,
-        };
-        scope
-            .index
-            .search(&search)
-            .map_err(|err| search_error(err, &scope.text))
-    })
-    .await
-    .map_err(fail)?;
+    let spec = SearchSpec {
+        account_id: scope.account_id,
+        text: scope.text,
+        query: scope.query,
+        created_from_ms: scope.from_ms,
+        created_to_ms: scope.to_ms,
+        order,
+        page_size,
+        start: start.as_ref().map(|(_, cursor)| cursor.clone()),
+        snippet,
+    };
+    let answer = scope.source.search(spec).await.map_err(fail)?;
+    let page = answer.value;
     Ok(Success {
         context,
         data: Value::Array(page.hits.iter().map(hit_item).collect()),
@@ -76,6 +72,7 @@ pub async fn search(
             next_start_key: page.next.as_ref().map(encode_key),
         }),
         total_hits: Some(page.total),
+        gaps: answer.gaps,
     })
 }
 
@@ -87,7 +84,9 @@ pub async fn stats(
     RawQuery(query): RawQuery,
 ) -> Result<Success, Failure> {
     let fail = |err: ApiError| err.with(&context);
-    let scope = Scope::of(&state, &context, path, query.as_deref()).map_err(fail)?;
+    let scope = Scope::of(&state, &context, path, query.as_deref())
+        .await
+        .map_err(fail)?;
     let interval_text = scope.params.get("interval").unwrap_or("1h").to_owned();
     let interval_s = parse_interval(&interval_text).ok_or_else(|| {
         fail(ApiError::invalid_parameter(
@@ -97,26 +96,22 @@ pub async fn stats(
             &interval_text,
         ))
     })?;
-    let stats = run_blocking(move || {
-        let request = StatsRequest {
-            account_id: &scope.account_id,
-            query: &scope.query,
-            created_from_ms: scope.from_ms,
-            created_to_ms: scope.to_ms,
-            interval_ms: interval_s * 1000,
-        };
-        scope
-            .index
-            .search_stats(&request)
-            .map_err(|err| search_error(err, &scope.text))
-    })
-    .await
-    .map_err(fail)?;
+    let spec = StatsSpec {
+        account_id: scope.account_id,
+        text: scope.text,
+        query: scope.query,
+        created_from_ms: scope.from_ms,
+        created_to_ms: scope.to_ms,
+        interval_ms: interval_s * 1000,
+    };
+    let answer = scope.source.stats(spec).await.map_err(fail)?;
+    let stats = answer.value;
     Ok(Success {
         context,
         total_hits: Some(stats.counts.total),
         data: stats_data(&stats, &interval_text),
         paging: None,
+        gaps: answer.gaps,
     })
 }
 
@@ -124,7 +119,7 @@ pub async fn stats(
 /// the parsed query and the time window.
 struct Scope {
     account_id: String,
-    index: PivotIndex,
+    source: Source,
     params: Params,
     text: String,
     query: UserQuery,
@@ -133,22 +128,22 @@ struct Scope {
 }
 
 impl Scope {
-    fn of(
+    async fn of(
         state: &AppState,
         context: &RequestContext,
         path: Result<Path<String>, PathRejection>,
         query: Option<&str>,
     ) -> Result<Scope, ApiError> {
         let account_id = path.map_err(bad_path)?.0;
-        let index = authorize(state, context, &account_id)?.clone();
+        let source = authorize(state, context, &account_id).await?;
         let params = Params::parse(query)?;
-        let (text, query) = parse_query(&index, &params)?;
+        let (text, query) = parse_query(&source, &params)?;
         let (from_ms, to_ms) = params
             .time_range(unix_ms_now(), false)?
             .expect("the range has defaults");
         Ok(Scope {
             account_id,
-            index,
+            source,
             params,
             text,
             query,
@@ -158,7 +153,7 @@ impl Scope {
     }
 }
 
-fn parse_query(index: &PivotIndex, params: &Params) -> Result<(String, UserQuery), ApiError> {
+fn parse_query(source: &Source, params: &Params) -> Result<(String, UserQuery), ApiError> {
     let Some(text) = params.get("q") else {
         return Err(ApiError::invalid_parameter(
             "q",
@@ -167,7 +162,7 @@ fn parse_query(index: &PivotIndex, params: &Params) -> Result<(String, UserQuery
             "",
         ));
     };
-    let query = index
+    let query = source
         .parse_query(text)
         .map_err(|err| search_error(SearchError::Query(err), text))?;
     Ok((text.to_owned(), query))
@@ -229,7 +224,7 @@ fn parse_interval(text: &str) -> Option<i64> {
     (1..=MAX_INTERVAL_S).contains(&seconds).then_some(seconds as i64)
 }
 
-fn search_error(err: SearchError, query: &str) -> ApiError {
+pub(crate) fn search_error(err: SearchError, query: &str) -> ApiError {
     match err {
         SearchError::Query(err) => ApiError::Validation(json!({"q": {"syntax": {
             "message": err.message,

@@ -28,6 +28,12 @@ pub struct Args {
     /// unreachable or commits fail; both carry the counters) on this address.
     #[arg(long, env = "PIVOTLOG_HEALTH_LISTEN")]
     health_listen: Option<SocketAddr>,
+    /// Serve this indexer's slice of the index to query processes (the internal shard
+    /// API, `/internal/v1/*`, HTTP/1.1 and h2c) on this address.
+    #[arg(long, env = "PIVOTLOG_SHARD_LISTEN")]
+    shard_listen: Option<SocketAddr>,
+    #[command(flatten)]
+    shard_token: super::ShardTokenArgs,
 }
 
 /// Index location and indexing knobs, shared with `standalone`.
@@ -44,7 +50,12 @@ pub struct IndexingArgs {
     pub backlog_commit_interval_ms: u64,
     /// Partitions this indexer owns, comma-separated (default: all, or its share with
     /// `--replicas`).
-    #[arg(long, env = "PIVOTLOG_PARTITIONS", value_delimiter = ',', conflicts_with = "replicas")]
+    #[arg(
+        long,
+        env = "PIVOTLOG_PARTITIONS",
+        value_delimiter = ',',
+        conflicts_with = "replicas"
+    )]
     pub partitions: Option<Vec<i32>>,
     /// Number of indexer replicas sharing the topic: replica `i` owns every partition
     /// `p` with `p % replicas == i`.
@@ -168,17 +179,30 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     kafka.set("group.id", &args.indexing.group);
     let config = args.indexing.indexer_config(&args.kafka.topic)?;
     let health = match args.health_listen {
-        Some(address) => Some(
-            tokio::net::TcpListener::bind(address)
-                .await
-                .with_context(|| format!("cannot listen on {address}"))?,
-        ),
+        Some(address) => Some(bind(address).await?),
         None => None,
     };
-    let indexer = RunningIndexer::start(index, kafka, config);
+    let shard = match args.shard_listen {
+        Some(address) => {
+            let token = args.shard_token.required("--shard-listen")?.to_owned();
+            Some((bind(address).await?, token))
+        }
+        None => None,
+    };
+    let topic = config.topic.clone();
+    let indexer = RunningIndexer::start(index.clone(), kafka, config);
     let health = health.map(|listener| {
         tracing::info!(address = ?listener.local_addr().ok(), "serving /healthz and /readyz");
         tokio::spawn(serve_health(listener, indexer.stats.clone()))
+    });
+    let shard = shard.map(|(listener, token)| {
+        tracing::info!(address = ?listener.local_addr().ok(), "serving the shard API");
+        let router = pivotlog_query::shard::router(index, shard_status(topic, indexer.stats.clone()), &token);
+        tokio::spawn(async move {
+            if let Err(err) = pivotlog_query::serve_app(listener, router, std::future::pending()).await {
+                tracing::error!(error = %err, "the shard API stopped");
+            }
+        })
     });
     let signal = super::shutdown_signal();
     tokio::pin!(signal);
@@ -194,11 +218,37 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     }
     let stopped = indexer.stop().await;
-    if let Some(health) = health {
-        health.abort();
+    for server in health.into_iter().chain(shard) {
+        server.abort();
     }
     stopped?;
     Ok(ExitCode::SUCCESS)
+}
+
+async fn bind(address: SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(address)
+        .await
+        .with_context(|| format!("cannot listen on {address}"))
+}
+
+/// What the shard API says this indexer holds: its owned partitions and their progress.
+fn shard_status(topic: String, stats: Arc<IndexerStats>) -> pivotlog_query::shard::StatusSource {
+    use pivotlog_query::shard::{PartitionState, ShardStatus};
+    Arc::new(move || ShardStatus {
+        topic: topic.clone(),
+        topic_partitions: stats.topic_partitions.load(Ordering::Relaxed),
+        partitions: stats
+            .progress()
+            .into_iter()
+            .map(|(partition, progress)| {
+                let state = PartitionState {
+                    caught_up: progress.caught_up,
+                    committed: progress.committed,
+                };
+                (partition, state)
+            })
+            .collect(),
+    })
 }
 
 /// `/healthz`: the process answers. `/readyz`: 200 while consuming and committing, 503

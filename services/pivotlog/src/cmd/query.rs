@@ -17,15 +17,65 @@ use axum::response::Response;
 use tokio::net::TcpListener;
 
 use pivotlog_index::PivotIndex;
-use pivotlog_query::{AppState, Authenticator};
+use pivotlog_query::shard::{Discovery, ShardConfig};
+use pivotlog_query::{AppState, Authenticator, ShardSet};
 
 #[derive(clap::Args)]
 pub struct Args {
     #[command(flatten)]
     pub api: ApiArgs,
-    /// Directory of the index an indexer writes.
+    /// Directory of the index an indexer writes (one node; ignored with shards).
     #[arg(long, env = "PIVOTLOG_DATA_DIR", default_value = "pivotlog-data")]
     pub data_dir: PathBuf,
+    #[command(flatten)]
+    pub shards: ShardArgs,
+}
+
+/// Where the indexers' shard APIs are, when the index is spread over several indexers.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ShardArgs {
+    /// Shard addresses (`host:port`, comma-separated): read these indexers instead of
+    /// a local index.
+    #[arg(
+        long,
+        env = "PIVOTLOG_SHARDS",
+        value_delimiter = ',',
+        conflicts_with = "shard_dns"
+    )]
+    pub shards: Option<Vec<String>>,
+    /// A `name:port` whose DNS records list every indexer (a headless Service),
+    /// resolved again on every refresh.
+    #[arg(long, env = "PIVOTLOG_SHARD_DNS")]
+    pub shard_dns: Option<String>,
+    /// Longest wait for one shard's answer, ms; a late shard's partitions are reported
+    /// missing and the rest is answered.
+    #[arg(long, env = "PIVOTLOG_SHARD_TIMEOUT_MS", default_value_t = 2000)]
+    pub shard_timeout_ms: u64,
+    /// How often shards are re-discovered and their partitions re-read, ms.
+    #[arg(long, env = "PIVOTLOG_SHARD_REFRESH_MS", default_value_t = 1000)]
+    pub shard_refresh_ms: u64,
+    #[command(flatten)]
+    pub token: super::ShardTokenArgs,
+}
+
+impl ShardArgs {
+    /// The shard set to read, if shards are configured.
+    pub fn shard_set(&self) -> anyhow::Result<Option<Arc<ShardSet>>> {
+        let discovery = match (&self.shards, &self.shard_dns) {
+            (Some(addresses), _) => Discovery::Static(addresses.clone()),
+            (None, Some(name)) => Discovery::Dns(name.clone()),
+            (None, None) => return Ok(None),
+        };
+        let config = ShardConfig {
+            discovery,
+            token: self.token.required("--shards/--shard-dns")?.to_owned(),
+            timeout: Duration::from_millis(self.shard_timeout_ms.max(1)),
+            refresh: Duration::from_millis(self.shard_refresh_ms.max(10)),
+        };
+        Ok(Some(
+            ShardSet::new(config).context("cannot build the shard client")?,
+        ))
+    }
 }
 
 /// The HTTP listener and its authentication, shared with `standalone`.
@@ -68,6 +118,15 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         auth.is_configured(),
         "no way to authenticate requests: give --auth-tokens and/or --jwt-public-key"
     );
+    if let Some(shards) = args.shards.shard_set()? {
+        let state = AppState::with_shards(auth, shards.clone())?;
+        shards.refresh().await;
+        tokio::spawn(shards.keep_refreshed());
+        let listener = args.api.bind().await?;
+        tracing::info!(address = %listener.local_addr()?, "serving the API from the shards");
+        serve_until_shutdown(listener, state).await?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let state = AppState::new(auth);
     // An existing index is open before the first connection is accepted, so that a
     // restarted process never answers 503 "not open yet"; a new one is waited for.
