@@ -60,6 +60,11 @@ impl Broker {
     }
 
     pub fn start_on(port: u16, storage: String) -> Broker {
+        Broker::start_on_with(port, storage, &[])
+    }
+
+    /// [`Broker::start_on`] with more `tansu broker` flags (e.g. `--authentication`).
+    pub fn start_on_with(port: u16, storage: String, flags: &[&str]) -> Broker {
         let url = format!("tcp://127.0.0.1:{port}");
         let child = Command::new(tansu())
             .args([
@@ -70,6 +75,7 @@ impl Broker {
                 &url,
             ])
             .args(["--storage-engine", &storage])
+            .args(flags)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -87,14 +93,23 @@ impl Broker {
     }
 
     pub fn create_topic(&self, name: &str, partitions: u32) {
+        self.admin(&["topic", "create", name, "--partitions", &partitions.to_string()]);
+    }
+
+    /// A SCRAM-SHA-512 user (the broker must not require authentication yet).
+    pub fn create_user(&self, name: &str, password: &str) {
+        self.admin(&["user", "create", name, password]);
+    }
+
+    fn admin(&self, args: &[&str]) {
         let output = Command::new(tansu())
-            .args(["topic", "create", name, "--partitions", &partitions.to_string()])
+            .args(args)
             .args(["--broker", &format!("tcp://127.0.0.1:{}", self.port)])
             .output()
-            .expect("cannot run tansu topic create");
+            .expect("cannot run tansu");
         assert!(
             output.status.success(),
-            "topic create failed: {}",
+            "tansu {args:?} failed: {}",
             String::from_utf8_lossy(&output.stderr)
         );
     }
