@@ -18,6 +18,7 @@
 //! topic) are recognised by `event_id` and skipped.
 
 mod checkpoint;
+mod info;
 pub mod merge;
 mod reader;
 mod schema;
@@ -33,6 +34,7 @@ use tantivy::query::{BooleanQuery, Occur, Query, TermSetQuery};
 use tantivy::{Index, IndexReader, ReloadPolicy, Term};
 
 pub use checkpoint::Checkpoint;
+pub use info::{IndexInfo, SliceInfo};
 pub use reader::{CallCursor, CallPage, ListCalls};
 pub use schema::{event_order, Fields, INDEX_FORMAT, MAX_INDEXED_TEXT_BYTES};
 pub use summary::CallSummary;
@@ -69,6 +71,8 @@ pub struct PivotIndex {
     reader: IndexReader,
     /// Reads see only these partitions ([`PivotIndex::only_partitions`]); `None`: all.
     partitions: Option<Arc<[u64]>>,
+    /// Where it lives on disk (`None`: in memory).
+    dir: Option<Arc<Path>>,
 }
 
 impl PivotIndex {
@@ -85,7 +89,8 @@ impl PivotIndex {
         let (schema, fields) = schema::build();
         let index = Index::open_or_create(directory, schema)?;
         schema::register_tokenizers(&index);
-        let pivot_index = PivotIndex::from_index(index, fields)?;
+        let mut pivot_index = PivotIndex::from_index(index, fields)?;
+        pivot_index.dir = Some(dir.into());
         let found = pivot_index.checkpoint()?.format;
         if found != INDEX_FORMAT {
             return Err(IndexError::FormatMismatch {
@@ -117,6 +122,7 @@ impl PivotIndex {
             fields,
             reader,
             partitions: None,
+            dir: None,
         })
     }
 
