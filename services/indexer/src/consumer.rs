@@ -378,8 +378,10 @@ impl Session<'_> {
     /// committed checkpoint. Returns whether the index is now durable.
     fn commit(&mut self) -> bool {
         if !self.writer.is_dirty() {
+            self.stats.nothing_to_commit(unix_ms_now());
             return true;
         }
+        self.stats.batch_ending();
         let outcome = match self.dead_letters.as_mut().map(DeadLetters::confirm) {
             Some(Err(err)) => Err(format!("dead-letter delivery failed: {err}")),
             Some(Ok(confirmed)) => {
@@ -390,7 +392,7 @@ impl Session<'_> {
         };
         match outcome {
             Ok(committed) => {
-                IndexerStats::bump(&self.stats.commits);
+                self.stats.commit_succeeded(committed.duration, unix_ms_now());
                 if self.stats.commit_failing.load(Ordering::Relaxed) {
                     info!("committing again: the checkpoint advances");
                 }
@@ -413,7 +415,7 @@ impl Session<'_> {
     /// Indexing or committing failed: nothing since the checkpoint counts. Says why,
     /// rolls back to a fresh writer and re-reads from the checkpoint after a pause.
     fn failed(&mut self, what: &str, error: String) {
-        IndexerStats::bump(&self.stats.failed_commits);
+        self.stats.commit_failed();
         let reason = match self.config.data_dir.as_deref().and_then(unwritable) {
             Some(disk) => format!("{error}; the index directory is not writable: {disk}"),
             None => error,
@@ -532,6 +534,7 @@ fn handle(
     max_record_bytes: usize,
     message: &BorrowedMessage<'_>,
 ) -> Result<(), IndexerError> {
+    stats.record_handled();
     let payload = message.payload().unwrap_or_default();
     if payload.len() > max_record_bytes {
         IndexerStats::bump(&stats.oversized);

@@ -22,9 +22,11 @@
 //!   when indexing is slower than the topic, fetching simply waits.
 
 mod consumer;
+mod metrics;
 mod ownership;
 mod stats;
 
 pub use consumer::{run, IndexerConfig, IndexerError, DEFAULT_MAX_RECORD_BYTES};
+pub use metrics::IndexerCollector;
 pub use ownership::Ownership;
-pub use stats::{IndexerStats, PartitionProgress};
+pub use stats::{Durations, IndexerStats, PartitionProgress};

@@ -3,7 +3,9 @@
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
+use prometheus::{Histogram, HistogramOpts};
 use serde::Serialize;
 
 use pivotlog_index::Checkpoint;
@@ -19,6 +21,8 @@ pub struct IndexerStats {
     pub undecodable: AtomicU64,
     /// Records larger than the configured maximum, skipped (and dead-lettered).
     pub oversized: AtomicU64,
+    /// Records older than the retention, not indexed (a replay of old data).
+    pub expired: AtomicU64,
     /// Undecodable or oversized records confirmed on the dead-letter topic.
     pub dead_lettered: AtomicU64,
     pub commits: AtomicU64,
@@ -36,8 +40,51 @@ pub struct IndexerStats {
     pub commit_error: Mutex<Option<String>>,
     /// Partitions of the topic, as last seen in its metadata (0: not yet known).
     pub topic_partitions: AtomicUsize,
+    /// Unix ms when the committed index last held every record handled: a commit, or a
+    /// commit check that found nothing new while commits were not failing (0: never).
+    /// Unlike [`IndexerStats::last_commit_unix_ms`], it does not age while the topic is idle.
+    pub checkpoint_current_unix_ms: AtomicI64,
     /// Each owned partition's progress.
     progress: Mutex<BTreeMap<i32, PartitionProgress>>,
+    /// When the first record after the last commit was handled (`None`: none since).
+    batch_started: Mutex<Option<Instant>>,
+    /// Batch and commit durations, for `/metrics`.
+    pub durations: Durations,
+}
+
+/// Histograms of the indexing loop's timings (unregistered; [`crate::IndexerCollector`]
+/// exports them).
+#[derive(Debug, Clone)]
+pub struct Durations {
+    /// From the first record handled after a commit to the start of the next commit.
+    pub batch: Histogram,
+    /// Successful commits (documents, checkpoint, segment files synced).
+    pub commit: Histogram,
+}
+
+impl Default for Durations {
+    fn default() -> Durations {
+        let histogram = |name: &str, help: &str, buckets: &[f64]| {
+            Histogram::with_opts(HistogramOpts::new(name, help).buckets(buckets.to_vec()))
+                .expect("a valid histogram")
+        };
+        Durations {
+            batch: histogram(
+                "pivotlog_indexer_batch_duration_seconds",
+                "Wall time from the first record handled after a commit to the start of the next commit.",
+                &[
+                    0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0, 30.0, 60.0,
+                ],
+            ),
+            commit: histogram(
+                "pivotlog_indexer_commit_duration_seconds",
+                "Duration of successful index commits (documents and checkpoint made durable).",
+                &[
+                    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+                ],
+            ),
+        }
+    }
 }
 
 /// How far an owned partition is indexed, and how far it goes.
@@ -79,6 +126,50 @@ impl IndexerStats {
     pub(crate) fn set_commit_error(&self, error: Option<String>) {
         self.commit_failing.store(error.is_some(), Ordering::Relaxed);
         *self.commit_error.lock().unwrap_or_else(|e| e.into_inner()) = error;
+    }
+
+    /// A record is being handled: the batch starts, unless it already has.
+    pub(crate) fn record_handled(&self) {
+        let mut started = self.batch_started.lock().unwrap_or_else(|e| e.into_inner());
+        if started.is_none() {
+            *started = Some(Instant::now());
+        }
+    }
+
+    /// A commit starts: the batch since the last one ends.
+    pub(crate) fn batch_ending(&self) {
+        let started = self
+            .batch_started
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some(started) = started {
+            self.durations.batch.observe(started.elapsed().as_secs_f64());
+        }
+    }
+
+    /// A commit succeeded after `took`.
+    pub(crate) fn commit_succeeded(&self, took: Duration, now_unix_ms: i64) {
+        Self::bump(&self.commits);
+        self.durations.commit.observe(took.as_secs_f64());
+        self.checkpoint_current_unix_ms
+            .store(now_unix_ms, Ordering::Relaxed);
+    }
+
+    /// Indexing or a commit failed: what was handled since the checkpoint is re-read,
+    /// in a new batch.
+    pub(crate) fn commit_failed(&self) {
+        Self::bump(&self.failed_commits);
+        *self.batch_started.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
+    /// A commit was due and there was nothing to commit: the checkpoint holds everything
+    /// handled (unless commits are failing, when what was handled was rolled back).
+    pub(crate) fn nothing_to_commit(&self, now_unix_ms: i64) {
+        if !self.commit_failing.load(Ordering::Relaxed) {
+            self.checkpoint_current_unix_ms
+                .store(now_unix_ms, Ordering::Relaxed);
+        }
     }
 
     pub(crate) fn set_topic_partitions(&self, count: usize) {
@@ -151,6 +242,7 @@ impl IndexerStats {
             "duplicates": count(&self.duplicates),
             "undecodable": count(&self.undecodable),
             "oversized": count(&self.oversized),
+            "expired": count(&self.expired),
             "dead_lettered": count(&self.dead_lettered),
             "commits": count(&self.commits),
             "failed_commits": count(&self.failed_commits),

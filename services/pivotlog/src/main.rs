@@ -7,6 +7,7 @@
 
 mod cmd;
 mod kafka;
+mod logging;
 
 use clap::{Parser, Subcommand};
 
@@ -37,7 +38,7 @@ enum Command {
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    logging::init_logging();
     let runtime = tokio::runtime::Runtime::new().expect("cannot start the tokio runtime");
     let outcome = runtime.block_on(async {
         match cli.command {
@@ -55,26 +56,6 @@ fn main() -> std::process::ExitCode {
             eprintln!("error: {err:#}");
             std::process::ExitCode::FAILURE
         }
-    }
-}
-
-/// Logs go to stderr; `RUST_LOG` (or `PIVOTLOG_LOG`) filters, `PIVOTLOG_LOG_FORMAT=json`
-/// switches to one JSON object per line for log pipelines.
-fn init_logging() {
-    use tracing_subscriber::EnvFilter;
-    let filter = std::env::var("PIVOTLOG_LOG")
-        .ok()
-        .map(EnvFilter::new)
-        .unwrap_or_else(|| {
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,librdkafka=warn"))
-        });
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    if std::env::var("PIVOTLOG_LOG_FORMAT").as_deref() == Ok("json") {
-        builder.json().init();
-    } else {
-        builder.init();
     }
 }
 

@@ -58,7 +58,12 @@ pub fn bad_path(rejection: PathRejection) -> ApiError {
 pub async fn run_blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(work)
-        .await
-        .unwrap_or_else(|err| Err(ApiError::Internal(err.to_string())))
+    // Counted until the read ends, even if the request gives up on it (timeout).
+    let in_flight = crate::metrics::ReadInFlight::enter();
+    tokio::task::spawn_blocking(move || {
+        let _in_flight = in_flight;
+        work()
+    })
+    .await
+    .unwrap_or_else(|err| Err(ApiError::Internal(err.to_string())))
 }

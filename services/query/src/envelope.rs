@@ -14,7 +14,7 @@ use serde_json::{json, Map, Value};
 use crate::auth::AuthError;
 use crate::source::Gaps;
 
-const REQUEST_ID_HEADER: &str = "x-request-id";
+pub(crate) const REQUEST_ID_HEADER: &str = "x-request-id";
 const MAX_REQUEST_ID_LEN: usize = 128;
 
 /// What every response echoes: the request id and the caller's token.
@@ -34,10 +34,8 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestContext {
 
 impl RequestContext {
     pub fn of(headers: &HeaderMap, query: Option<&str>) -> RequestContext {
-        let request_id = headers
-            .get(REQUEST_ID_HEADER)
-            .and_then(|value| value.to_str().ok())
-            .filter(|id| !id.is_empty() && id.len() <= MAX_REQUEST_ID_LEN)
+        // The router's middleware has settled the id already (`settle_request_id`).
+        let request_id = client_request_id(headers)
             .map(str::to_owned)
             .unwrap_or_else(random_request_id);
         let auth_token = headers
@@ -77,6 +75,37 @@ impl RequestContext {
         }
         response
     }
+}
+
+/// The client's `X-Request-ID`, if it is usable as ours.
+fn client_request_id(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(REQUEST_ID_HEADER)
+        .and_then(|value| value.to_str().ok())
+        .filter(|id| !id.is_empty() && id.len() <= MAX_REQUEST_ID_LEN)
+}
+
+/// The request's id: the client's `X-Request-ID` if usable, else a new one, written into
+/// `headers` so that every later reader (envelope, response header, log) sees the same.
+pub(crate) fn settle_request_id(headers: &mut HeaderMap) -> String {
+    if let Some(id) = client_request_id(headers) {
+        return id.to_owned();
+    }
+    let id = random_request_id();
+    headers.insert(
+        REQUEST_ID_HEADER,
+        HeaderValue::from_str(&id).expect("hex is a valid header value"),
+    );
+    id
+}
+
+/// What a success envelope tells the metrics, as a response extension.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Outcome {
+    /// Hits in a search page.
+    pub search_hits: Option<u64>,
+    /// The answer lacks some partitions.
+    pub partial: bool,
 }
 
 /// Every way a request can fail, with its Crossbar status and `error` code.
@@ -190,6 +219,11 @@ impl IntoResponse for Success {
         let mut body = self.context.base();
         body.insert("status".into(), "success".into());
         let items = self.data.as_array().map_or(1, Vec::len);
+        let outcome = Outcome {
+            // Search pages: hits in `data`, with `total_hits`. Stats (an object) are not hits.
+            search_hits: (self.total_hits.is_some() && self.data.is_array()).then_some(items as u64),
+            partial: !self.gaps.is_empty(),
+        };
         if items > 0 {
             body.insert("revision".into(), revision(&self.data).into());
         }
@@ -217,7 +251,9 @@ impl IntoResponse for Success {
             }
         }
         body.insert("data".into(), self.data);
-        self.context.respond(StatusCode::OK, body)
+        let mut response = self.context.respond(StatusCode::OK, body);
+        response.extensions_mut().insert(outcome);
+        response
     }
 }
 

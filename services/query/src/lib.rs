@@ -10,11 +10,13 @@
 //! socket, and [`serve`] runs it on a listener the caller binds, until `shutdown`.
 
 pub mod auth;
+pub mod metrics;
 pub mod shard;
 
 mod access;
 mod debug;
 mod envelope;
+mod observe;
 mod params;
 mod search;
 mod source;
@@ -34,6 +36,7 @@ use pivotlog_index::PivotIndex;
 
 pub use auth::{Authenticator, Principal};
 pub use envelope::ApiError;
+pub use metrics::Metrics;
 pub use shard::ShardSet;
 pub use source::Gaps;
 
@@ -57,16 +60,22 @@ pub struct AppState {
     shards: Option<Source>,
     auth: Arc<Authenticator>,
     readiness: Option<ReadinessCheck>,
+    /// This instance's metrics, served at `/metrics`.
+    metrics: Arc<Metrics>,
 }
 
 impl AppState {
     /// Reads a local index, once [`AppState::set_index`] gives it.
     pub fn new(auth: Authenticator) -> AppState {
+        let index = Arc::new(OnceLock::new());
+        let metrics = Metrics::new();
+        metrics.register(Box::new(metrics::IndexCollector::of_once(index.clone())));
         AppState {
-            index: Arc::new(OnceLock::new()),
+            index,
             shards: None,
             auth: Arc::new(auth),
             readiness: None,
+            metrics: Arc::new(metrics),
         }
     }
 
@@ -76,9 +85,11 @@ impl AppState {
         shards: Arc<ShardSet>,
     ) -> Result<AppState, pivotlog_index::IndexError> {
         let schema = PivotIndex::create_in_ram()?;
+        let state = AppState::new(auth);
+        state.metrics.register(Box::new(shards.request_counter()));
         Ok(AppState {
             shards: Some(Source::Shards { shards, schema }),
-            ..AppState::new(auth)
+            ..state
         })
     }
 
@@ -90,6 +101,11 @@ impl AppState {
     pub fn with_index(self, index: PivotIndex) -> AppState {
         self.set_index(index);
         self
+    }
+
+    /// This instance's metrics (add a process's other collectors to its registry).
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
     }
 
     pub fn with_readiness(mut self, check: ReadinessCheck) -> AppState {
@@ -146,8 +162,14 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/openapi.yaml", get(openapi))
+        .route("/metrics", get(metrics))
         .fallback(envelope::not_found)
         .layer(axum::middleware::from_fn(deadline))
+        // Outermost: settles the request id before anything reads it, and sees every answer.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            observe::observe,
+        ))
         .with_state(state)
 }
 
@@ -270,6 +292,11 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
             Json(serde_json::json!({"status": "not ready", "reason": reason})),
         ),
     }
+}
+
+/// Prometheus text, unauthenticated like the probes: it holds no account data.
+async fn metrics(State(state): State<AppState>) -> axum::response::Response {
+    metrics::respond(state.metrics.registry().clone()).await
 }
 
 async fn openapi() -> impl IntoResponse {

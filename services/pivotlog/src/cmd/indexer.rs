@@ -14,7 +14,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 
 use pivotlog_index::{PivotIndex, WriterConfig};
-use pivotlog_indexer::{IndexerConfig, IndexerStats, Ownership};
+use pivotlog_indexer::{IndexerCollector, IndexerConfig, IndexerStats, Ownership};
 
 use crate::kafka::KafkaArgs;
 
@@ -25,7 +25,8 @@ pub struct Args {
     #[command(flatten)]
     pub indexing: IndexingArgs,
     /// Serve `/healthz` and `/readyz` (503 with the reason while the broker is
-    /// unreachable or commits fail; both carry the counters) on this address.
+    /// unreachable or commits fail; both carry the counters) and `/metrics`
+    /// (Prometheus text) on this address.
     #[arg(long, env = "PIVOTLOG_HEALTH_LISTEN")]
     health_listen: Option<SocketAddr>,
     /// Serve this indexer's slice of the index to query processes (the internal shard
@@ -192,8 +193,9 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let topic = config.topic.clone();
     let indexer = RunningIndexer::start(index.clone(), kafka, config);
     let health = health.map(|listener| {
-        tracing::info!(address = ?listener.local_addr().ok(), "serving /healthz and /readyz");
-        tokio::spawn(serve_health(listener, indexer.stats.clone()))
+        tracing::info!(address = ?listener.local_addr().ok(), "serving /healthz, /readyz and /metrics");
+        let registry = metrics_registry(&indexer.stats, &index);
+        tokio::spawn(serve_health(listener, indexer.stats.clone(), registry))
     });
     let shard = shard.map(|(listener, token)| {
         tracing::info!(address = ?listener.local_addr().ok(), "serving the shard API");
@@ -251,10 +253,33 @@ fn shard_status(topic: String, stats: Arc<IndexerStats>) -> pivotlog_query::shar
     })
 }
 
+/// The indexer's metrics: its counters, its index's figures and the process's.
+fn metrics_registry(stats: &Arc<IndexerStats>, index: &PivotIndex) -> prometheus::Registry {
+    use pivotlog_query::metrics::IndexCollector;
+    let registry = prometheus::Registry::new();
+    let index = index.clone();
+    let collectors: Vec<Box<dyn prometheus::core::Collector>> = vec![
+        Box::new(IndexerCollector::new(stats.clone())),
+        Box::new(IndexCollector::new(Arc::new(move || Some(index.clone())))),
+        #[cfg(target_os = "linux")]
+        Box::new(prometheus::process_collector::ProcessCollector::for_self()),
+    ];
+    for collector in collectors {
+        if let Err(err) = registry.register(collector) {
+            tracing::warn!(error = %err, "metric not registered");
+        }
+    }
+    registry
+}
+
 /// `/healthz`: the process answers. `/readyz`: 200 while consuming and committing, 503
 /// with the reason otherwise (broker unreachable, commits failing). Both carry the
-/// indexer's counters.
-async fn serve_health(listener: tokio::net::TcpListener, stats: Arc<IndexerStats>) {
+/// indexer's counters. `/metrics`: Prometheus text.
+async fn serve_health(
+    listener: tokio::net::TcpListener,
+    stats: Arc<IndexerStats>,
+    registry: prometheus::Registry,
+) {
     let ready = stats.clone();
     let router = Router::new()
         .route(
@@ -270,6 +295,10 @@ async fn serve_health(listener: tokio::net::TcpListener, stats: Arc<IndexerStats
                 let stats = ready.clone();
                 async move { readyz(&stats) }
             }),
+        )
+        .route(
+            "/metrics",
+            get(move || pivotlog_query::metrics::respond(registry.clone())),
         );
     if let Err(err) = axum::serve(listener, router).await {
         tracing::error!(error = %err, "the health endpoint stopped");

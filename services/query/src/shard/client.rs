@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use prometheus::{IntCounterVec, Opts};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tokio::sync::Notify;
@@ -57,6 +58,8 @@ pub struct ShardSet {
     routing: RwLock<Arc<Routing>>,
     /// A failed request asks for an early refresh.
     stale: Notify,
+    /// Data requests to shards by shard and outcome (registered by the API's state).
+    requests: IntCounterVec,
 }
 
 impl ShardSet {
@@ -71,7 +74,20 @@ impl ShardSet {
             http,
             routing: RwLock::new(Arc::new(Routing::default())),
             stale: Notify::new(),
+            requests: IntCounterVec::new(
+                Opts::new(
+                    "pivotlog_query_shard_requests_total",
+                    "Data requests fanned out to shards (status polls not counted), by shard address and outcome (ok, error: failed, refused or late).",
+                ),
+                &["shard", "outcome"],
+            )
+            .expect("valid metric"),
         }))
+    }
+
+    /// `pivotlog_query_shard_requests_total` of this shard set.
+    pub fn request_counter(&self) -> IntCounterVec {
+        self.requests.clone()
     }
 
     pub fn routing(&self) -> Arc<Routing> {
@@ -198,6 +214,8 @@ impl ShardSet {
         let mut gaps = routing.gaps.clone();
         let mut answers = Vec::new();
         for ((address, partitions), outcome) in routing.assignment.iter().zip(outcomes) {
+            let label = if outcome.is_ok() { "ok" } else { "error" };
+            self.requests.with_label_values(&[address.as_str(), label]).inc();
             match outcome {
                 Ok(answer) => answers.push(answer),
                 Err(err) => {
