@@ -313,8 +313,8 @@ fn ceiling(events: &[DebugEvent], config: &WriterConfig, runs: usize) -> Vec<f64
                 })
                 .collect();
             let started = Instant::now();
-            let mut writer = index
-                .tantivy_index()
+            let bare = PivotIndex::bare_tantivy_index(&dir.path().join("bare")).unwrap();
+            let mut writer = bare
                 .writer_with_num_threads(config.num_threads, config.memory_budget_bytes)
                 .unwrap();
             let mut policy = tantivy::indexer::LogMergePolicy::default();
@@ -331,7 +331,7 @@ fn ceiling(events: &[DebugEvent], config: &WriterConfig, runs: usize) -> Vec<f64
 
 fn open_when_ready(dir: &Path) -> PivotIndex {
     procs::wait_until("the index to exist", Duration::from_secs(60), || {
-        dir.join("meta.json").exists()
+        dir.join(pivotlog_index::CHECKPOINT_FILE).exists()
     });
     PivotIndex::open_or_create(dir).expect("the index opens")
 }

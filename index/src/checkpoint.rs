@@ -1,11 +1,13 @@
 //! The Kafka position stored in each tantivy commit.
 
 use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
 use crate::schema::INDEX_FORMAT;
-use crate::IndexError;
+use crate::{IndexError, CHECKPOINT_FILE};
 
 /// Where consumption resumes: for each partition, the offset of the next record to
 /// read. Kept per partition so that several indexers can each own a subset.
@@ -41,6 +43,37 @@ impl Checkpoint {
 
     pub(crate) fn to_payload(&self) -> String {
         serde_json::to_string(self).expect("a checkpoint always serializes")
+    }
+
+    /// The checkpoint stored in `dir`, if any.
+    pub(crate) fn load(dir: &Path) -> Result<Option<Checkpoint>, IndexError> {
+        let path = dir.join(CHECKPOINT_FILE);
+        match std::fs::read_to_string(&path) {
+            Ok(json) => Checkpoint::from_payload(Some(&json)).map(Some),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(IndexError::Io {
+                path: path.display().to_string(),
+                source,
+            }),
+        }
+    }
+
+    /// Replaces the checkpoint in `dir` durably: a reader sees the old one or the new
+    /// one, never a mix (write a temporary file, sync, rename, sync the directory).
+    pub(crate) fn store(&self, dir: &Path) -> Result<(), IndexError> {
+        let path = dir.join(CHECKPOINT_FILE);
+        let temporary = dir.join(format!("{CHECKPOINT_FILE}.tmp"));
+        let io = |source| IndexError::Io {
+            path: path.display().to_string(),
+            source,
+        };
+        let mut file = std::fs::File::create(&temporary).map_err(io)?;
+        file.write_all(self.to_payload().as_bytes()).map_err(io)?;
+        file.sync_all().map_err(io)?;
+        std::fs::rename(&temporary, &path).map_err(io)?;
+        std::fs::File::open(dir)
+            .and_then(|dir| dir.sync_all())
+            .map_err(io)
     }
 
     /// The next offset to read on `partition`, if this index has consumed it before.

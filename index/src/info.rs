@@ -8,6 +8,7 @@ use tantivy::Order;
 
 use crate::reader::term_query;
 use crate::schema::{DOC_TYPE_CALL, DOC_TYPE_RECORD};
+use crate::slice::Slice;
 use crate::{Checkpoint, IndexError, PivotIndex};
 
 /// An index's slices and checkpoint.
@@ -50,14 +51,21 @@ impl PivotIndex {
     /// The slices, their time ranges, counts and sizes, and the checkpoint.
     pub fn info(&self) -> Result<IndexInfo, IndexError> {
         let checkpoint = self.checkpoint()?;
+        let slices = self
+            .slices()
+            .iter()
+            .map(Slice::info)
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(IndexInfo {
             format: checkpoint.format,
             checkpoint,
-            slices: vec![self.slice_info("all")?],
+            slices,
         })
     }
+}
 
-    pub(crate) fn slice_info(&self, name: &str) -> Result<SliceInfo, IndexError> {
+impl Slice {
+    fn info(&self) -> Result<SliceInfo, IndexError> {
         let searcher = self.searcher();
         let fields = self.fields();
         let count = |doc_type| -> Result<u64, IndexError> {
@@ -72,7 +80,7 @@ impl PivotIndex {
                 .and_then(|(created, _)| created))
         };
         Ok(SliceInfo {
-            name: name.to_owned(),
+            name: self.name.to_string(),
             min_created_ms: edge(Order::Asc)?,
             max_created_ms: edge(Order::Desc)?,
             records: count(DOC_TYPE_RECORD)?,

@@ -10,28 +10,36 @@
 //!   the writer, so the listing endpoint is a sorted read of small documents instead of
 //!   a group-by over every record.
 //!
+//! The index is cut into **time slices** (one tantivy index per UTC day, under
+//! `slices/`): retention deletes whole slices, and reads skip slices outside their time
+//! range. All records of a call go to the slice of the call's first record, so a call
+//! is whole in one slice and slices merge like shards ([`merge`]).
+//!
 //! # Exactly once
-//! [`IndexWriter::commit`] stores the next Kafka offset of every partition it consumed
-//! in the tantivy commit payload, atomically with the documents. After a crash the
-//! indexer resumes from [`PivotIndex::checkpoint`], so each record is applied once.
-//! Records delivered twice anyway (a producer retry, a replay from the beginning of the
-//! topic) are recognised by `event_id` and skipped.
+//! [`IndexWriter::commit`] commits every slice it wrote, then stores the next Kafka
+//! offset of every partition it consumed in `checkpoint.json` (written atomically). After
+//! a crash the indexer resumes from [`PivotIndex::checkpoint`]; records committed to a
+//! slice after that checkpoint are read again and recognised by `event_id`, like records
+//! delivered twice anyway (a producer retry, a replay from the beginning of the topic),
+//! so each record is applied once.
 
+mod across;
 mod checkpoint;
 mod info;
 pub mod merge;
 mod reader;
 mod schema;
 pub mod search;
+mod slice;
 mod summary;
 mod writer;
 
-use std::path::Path;
-use std::sync::Arc;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 
-use tantivy::directory::MmapDirectory;
-use tantivy::query::{BooleanQuery, Occur, Query, TermSetQuery};
-use tantivy::{Index, IndexReader, ReloadPolicy, Term};
+use slice::Slice;
 
 pub use checkpoint::Checkpoint;
 pub use info::{IndexInfo, SliceInfo};
@@ -61,68 +69,94 @@ pub enum IndexError {
     FormatMismatch { path: String, found: u32, expected: u32 },
     #[error("a stored document is corrupt: {0}")]
     CorruptDocument(String),
+    #[error("{path}: {source}")]
+    Io { path: String, source: std::io::Error },
+    #[error("the index directory was replaced by a rebuilt index; start again from its checkpoint")]
+    Swapped,
+    #[error("another writer holds the index in {0} (one indexer per directory)")]
+    Locked(String),
 }
 
-/// An open index: the tantivy index, its field handles and a reader.
+/// File in the index directory holding the checkpoint (and the format).
+pub const CHECKPOINT_FILE: &str = "checkpoint.json";
+/// Held (flock) by the one writer of an index directory.
+const WRITER_LOCK: &str = "writer.lock";
+/// In a rebuilt index: it is caught up and waits for the live writer to swap it in.
+pub const REBUILT_MARKER: &str = "rebuilt.ready";
+
+/// Where `pivotlog reindex` builds the replacement of the index in `live`.
+pub fn rebuild_dir(live: &Path) -> PathBuf {
+    let mut name = live.file_name().unwrap_or_default().to_owned();
+    name.push(".rebuild");
+    live.with_file_name(name)
+}
+const SLICES_DIR: &str = "slices";
+
+/// An open index: its time slices, shared by every clone (the writer adds and drops
+/// slices; readers see them at their next [`PivotIndex::reload`]).
 #[derive(Clone)]
 pub struct PivotIndex {
-    index: Index,
-    fields: Fields,
-    reader: IndexReader,
-    /// Reads see only these partitions ([`PivotIndex::only_partitions`]); `None`: all.
-    partitions: Option<Arc<[u64]>>,
     /// Where it lives on disk (`None`: in memory).
     dir: Option<Arc<Path>>,
+    slices: Arc<RwLock<BTreeMap<String, Slice>>>,
+    /// The checkpoint of an index in memory.
+    ram_checkpoint: Arc<Mutex<Checkpoint>>,
+    /// An empty slice: the schema and analyzers, for parsing queries and building documents.
+    schema: Slice,
+    /// Reads see only these partitions ([`PivotIndex::only_partitions`]); `None`: all.
+    partitions: Option<Arc<[u64]>>,
+    /// Identity (inode) of the directory the slices were opened from: `pivotlog reindex`
+    /// swaps a rebuilt directory in, and every reader notices at its next reload.
+    identity: Arc<AtomicU64>,
 }
 
 impl PivotIndex {
     /// Opens the index in `dir`, creating the directory and an empty index if needed.
     pub fn open_or_create(dir: &Path) -> Result<PivotIndex, IndexError> {
-        std::fs::create_dir_all(dir).map_err(|source| IndexError::CreateDirectory {
+        std::fs::create_dir_all(dir.join(SLICES_DIR)).map_err(|source| IndexError::CreateDirectory {
             path: dir.display().to_string(),
             source,
         })?;
-        let directory = MmapDirectory::open(dir).map_err(|source| IndexError::Directory {
-            path: dir.display().to_string(),
-            source,
-        })?;
-        let (schema, fields) = schema::build();
-        let index = Index::open_or_create(directory, schema)?;
-        schema::register_tokenizers(&index);
-        let mut pivot_index = PivotIndex::from_index(index, fields)?;
-        pivot_index.dir = Some(dir.into());
-        let found = pivot_index.checkpoint()?.format;
-        if found != INDEX_FORMAT {
+        let checkpoint = match Checkpoint::load(dir)? {
+            Some(checkpoint) => checkpoint,
+            // An index of an earlier layout has tantivy files at its root.
+            None if dir.join("meta.json").exists() => {
+                return Err(IndexError::FormatMismatch {
+                    path: dir.display().to_string(),
+                    found: 4,
+                    expected: INDEX_FORMAT,
+                })
+            }
+            None => {
+                let fresh = Checkpoint::default();
+                fresh.store(dir)?;
+                fresh
+            }
+        };
+        if checkpoint.format != INDEX_FORMAT {
             return Err(IndexError::FormatMismatch {
                 path: dir.display().to_string(),
-                found,
+                found: checkpoint.format,
                 expected: INDEX_FORMAT,
             });
         }
-        Ok(pivot_index)
+        let index = PivotIndex {
+            dir: Some(dir.into()),
+            ..PivotIndex::create_in_ram()?
+        };
+        index.reload()?;
+        Ok(index)
     }
 
     /// An index in memory, for tests and examples.
     pub fn create_in_ram() -> Result<PivotIndex, IndexError> {
-        let (schema, fields) = schema::build();
-        let index = Index::create_in_ram(schema);
-        schema::register_tokenizers(&index);
-        PivotIndex::from_index(index, fields)
-    }
-
-    fn from_index(index: Index, fields: Fields) -> Result<PivotIndex, IndexError> {
-        // Reloads are explicit: the writer reloads after each commit, the query
-        // service on a short timer, so freshness is not bound to a file watcher.
-        let reader = index
-            .reader_builder()
-            .reload_policy(ReloadPolicy::Manual)
-            .try_into()?;
         Ok(PivotIndex {
-            index,
-            fields,
-            reader,
-            partitions: None,
             dir: None,
+            slices: Arc::default(),
+            ram_checkpoint: Arc::default(),
+            schema: Slice::create_in_ram("schema")?,
+            partitions: None,
+            identity: Arc::default(),
         })
     }
 
@@ -136,41 +170,193 @@ impl PivotIndex {
         }
     }
 
-    /// `query`, restricted to this view's partitions.
-    pub(crate) fn restrict(&self, query: Box<dyn Query>) -> Box<dyn Query> {
-        match &self.partitions {
-            None => query,
-            Some(partitions) => {
-                let field = self.fields.partition;
-                let terms = partitions.iter().map(|&p| Term::from_field_u64(field, p));
-                Box::new(BooleanQuery::new(vec![
-                    (Occur::Must, query),
-                    (Occur::Must, Box::new(TermSetQuery::new(terms))),
-                ]))
+    /// The checkpoint of the last commit (empty for a new index).
+    pub fn checkpoint(&self) -> Result<Checkpoint, IndexError> {
+        match &self.dir {
+            Some(dir) => Ok(Checkpoint::load(dir)?.unwrap_or_default()),
+            None => Ok(self
+                .ram_checkpoint
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone()),
+        }
+    }
+
+    pub(crate) fn store_checkpoint(&self, checkpoint: &Checkpoint) -> Result<(), IndexError> {
+        match &self.dir {
+            Some(dir) => checkpoint.store(dir),
+            None => {
+                *self.ram_checkpoint.lock().unwrap_or_else(|e| e.into_inner()) = checkpoint.clone();
+                Ok(())
             }
         }
     }
 
-    /// The checkpoint of the last commit (empty for a new index).
-    pub fn checkpoint(&self) -> Result<Checkpoint, IndexError> {
-        let metas = self.index.load_metas()?;
-        Checkpoint::from_payload(metas.payload.as_deref())
-    }
-
-    /// Makes the latest commit visible to [`PivotIndex::searcher`].
+    /// Makes the latest commits visible, including slices created or dropped since, and
+    /// a whole directory swapped in by `pivotlog reindex`.
     pub fn reload(&self) -> Result<(), IndexError> {
-        Ok(self.reader.reload()?)
+        if let Some(dir) = &self.dir {
+            let identity = dir_identity(dir)?;
+            let swapped = self.identity.swap(identity, Ordering::SeqCst) != identity;
+            let on_disk = slice_names(dir)?;
+            let mut slices = self.slices.write().unwrap_or_else(|e| e.into_inner());
+            if swapped {
+                slices.clear();
+            }
+            slices.retain(|name, _| on_disk.contains(name));
+            for name in on_disk {
+                if let std::collections::btree_map::Entry::Vacant(entry) = slices.entry(name) {
+                    match Slice::open(entry.key(), &dir.join(SLICES_DIR).join(entry.key())) {
+                        Ok(slice) => {
+                            entry.insert(slice);
+                        }
+                        // Being deleted by retention, or not written yet: next time.
+                        Err(err) => tracing::debug!(slice = %entry.key(), error = %err, "slice not opened"),
+                    }
+                }
+            }
+        }
+        for slice in self.slices() {
+            slice.reload()?;
+        }
+        Ok(())
     }
 
-    pub fn searcher(&self) -> tantivy::Searcher {
-        self.reader.searcher()
+    /// Every slice, oldest first, as this view reads them.
+    pub(crate) fn slices(&self) -> Vec<Slice> {
+        let slices = self.slices.read().unwrap_or_else(|e| e.into_inner());
+        slices
+            .values()
+            .map(|slice| slice.restricted(self.partitions.as_ref()))
+            .collect()
+    }
+
+    /// The slice named `name`, opened or created.
+    pub(crate) fn slice(&self, name: &str) -> Result<Slice, IndexError> {
+        let mut slices = self.slices.write().unwrap_or_else(|e| e.into_inner());
+        if let Some(slice) = slices.get(name) {
+            return Ok(slice.clone());
+        }
+        let slice = match &self.dir {
+            Some(dir) => Slice::open_or_create(name, &dir.join(SLICES_DIR).join(name))?,
+            None => Slice::create_in_ram(name)?,
+        };
+        slices.insert(name.to_owned(), slice.clone());
+        Ok(slice)
+    }
+
+    /// Forgets a slice and deletes its files (retention).
+    pub(crate) fn drop_slice(&self, name: &str) -> Result<(), IndexError> {
+        let removed = self
+            .slices
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(name);
+        if let (Some(slice), Some(dir)) = (removed, &slice_dir(self.dir.as_deref(), name)) {
+            drop(slice);
+            std::fs::remove_dir_all(dir).map_err(|source| IndexError::Io {
+                path: dir.display().to_string(),
+                source,
+            })?;
+        }
+        Ok(())
     }
 
     pub fn fields(&self) -> &Fields {
-        &self.fields
+        self.schema.fields()
     }
 
-    pub fn tantivy_index(&self) -> &Index {
-        &self.index
+    /// Takes the directory's writer lock, held until the returned file is dropped;
+    /// `None` (in memory) needs none. A second writer fails at once.
+    pub(crate) fn lock_writer(&self) -> Result<Option<std::fs::File>, IndexError> {
+        let Some(dir) = &self.dir else { return Ok(None) };
+        let path = dir.join(WRITER_LOCK);
+        let io = |source| IndexError::Io {
+            path: path.display().to_string(),
+            source,
+        };
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(io)?;
+        match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
+            Ok(()) => Ok(Some(file)),
+            Err(_) => Err(IndexError::Locked(dir.display().to_string())),
+        }
     }
+
+    /// The writer lock of the index in `dir` if no writer holds it now (held until the
+    /// file is dropped).
+    pub fn try_lock(dir: &Path) -> Option<std::fs::File> {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.join(WRITER_LOCK))
+            .ok()?;
+        rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive)
+            .ok()
+            .map(|()| file)
+    }
+
+    pub fn dir(&self) -> Option<&Path> {
+        self.dir.as_deref()
+    }
+
+    /// True when the directory was replaced since the slices were opened (a rebuilt
+    /// index swapped in): a writer must drop what it holds and start from the new one.
+    pub fn is_swapped(&self) -> Result<bool, IndexError> {
+        match &self.dir {
+            Some(dir) => Ok(dir_identity(dir)? != self.identity.load(Ordering::SeqCst)),
+            None => Ok(false),
+        }
+    }
+}
+
+/// Replaces the index in `live` with the one in `rebuilt`, atomically (an exchange of
+/// the two directories: a reader finds one or the other, never neither). The old index
+/// is left in `rebuilt`.
+pub fn swap_directories(live: &Path, rebuilt: &Path) -> Result<(), IndexError> {
+    rustix::fs::renameat_with(
+        rustix::fs::CWD,
+        live,
+        rustix::fs::CWD,
+        rebuilt,
+        rustix::fs::RenameFlags::EXCHANGE,
+    )
+    .map_err(|err| IndexError::Io {
+        path: format!("{} <-> {}", live.display(), rebuilt.display()),
+        source: err.into(),
+    })
+}
+
+fn dir_identity(dir: &Path) -> Result<u64, IndexError> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(dir)
+        .map(|meta| meta.ino())
+        .map_err(|source| IndexError::Io {
+            path: dir.display().to_string(),
+            source,
+        })
+}
+
+fn slice_dir(root: Option<&Path>, name: &str) -> Option<PathBuf> {
+    root.map(|root| root.join(SLICES_DIR).join(name))
+}
+
+/// Names of the slice directories that hold an index.
+fn slice_names(dir: &Path) -> Result<Vec<String>, IndexError> {
+    let entries = std::fs::read_dir(dir.join(SLICES_DIR)).map_err(|source| IndexError::Io {
+        path: dir.display().to_string(),
+        source,
+    })?;
+    let mut names: Vec<String> = entries
+        .flatten()
+        .filter(|entry| entry.path().join("meta.json").exists())
+        .filter_map(|entry| entry.file_name().into_string().ok())
+        .collect();
+    names.sort();
+    Ok(names)
 }

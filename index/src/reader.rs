@@ -13,7 +13,8 @@ use tantivy::{DocAddress, Order, Searcher, TantivyDocument, Term};
 use pivotlog_proto::{DebugEvent, Record, RecordKind};
 
 use crate::schema::{call_key, event_order, indexed_prefix, DOC_TYPE_RECORD};
-use crate::{CallSummary, Fields, IndexError, PivotIndex};
+use crate::slice::Slice;
+use crate::{CallSummary, Fields, IndexError};
 
 /// Position of a call in the listing order: the first call of a page (inclusive).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -65,7 +66,7 @@ impl ListCalls {
         }
     }
 
-    fn time_bounds(&self) -> (i64, i64) {
+    pub(crate) fn time_bounds(&self) -> (i64, i64) {
         let (mut from, mut to) = (self.created_from_ms, self.created_to_ms);
         if let Some(start) = &self.start {
             if self.ascending {
@@ -78,7 +79,7 @@ impl ListCalls {
     }
 }
 
-impl PivotIndex {
+impl Slice {
     /// A page of the account's calls, in listing order.
     pub fn list_calls(&self, request: &ListCalls) -> Result<CallPage, IndexError> {
         let fields = self.fields();

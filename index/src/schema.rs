@@ -9,7 +9,7 @@ use tantivy::Index;
 
 /// Version of the document layout. An index written with another format is refused
 /// (rebuild it by replaying Kafka) instead of being misread.
-pub const INDEX_FORMAT: u32 = 4;
+pub const INDEX_FORMAT: u32 = 5;
 
 /// Only this much of each text is indexed, so a 10 MB body costs what a 256 KiB one
 /// does. The stored record keeps the whole body.

@@ -1,7 +1,8 @@
-//! The only way documents get into the index: records and their call summaries,
-//! committed together with the Kafka offsets they came from.
+//! The only way documents get into the index: records and their call summaries, in
+//! their time slices, then the Kafka offsets they came from.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use prost::Message;
@@ -15,6 +16,7 @@ use pivotlog_proto::{DebugEvent, Record, RecordKind};
 
 use crate::reader::{load_event, term_query};
 use crate::schema::{call_key, DOC_TYPE_CALL};
+use crate::slice::{slice_name, Slice, SliceRange};
 use crate::{CallSummary, Checkpoint, IndexError, PivotIndex};
 
 /// Resources of the tantivy writer.
@@ -28,6 +30,10 @@ pub struct WriterConfig {
     /// so tantivy's default (1.0: deletes never trigger a merge) would let dead call
     /// documents pile up.
     pub del_docs_ratio_before_merge: f32,
+    /// Records older than this (by their time) are not kept: slices whose newest record
+    /// is older are deleted at the next commit, and such records are not indexed
+    /// ([`AddOutcome::Expired`]). `None`: keep everything.
+    pub retention: Option<Duration>,
 }
 
 impl Default for WriterConfig {
@@ -37,6 +43,7 @@ impl Default for WriterConfig {
             num_threads: cores.clamp(1, 8),
             memory_budget_bytes: 256 << 20,
             del_docs_ratio_before_merge: 0.3,
+            retention: None,
         }
     }
 }
@@ -47,6 +54,8 @@ pub enum AddOutcome {
     Added,
     /// The event id is already indexed (or pending): nothing was written.
     Duplicate,
+    /// Older than the retention: not indexed (it would be deleted at once).
+    Expired,
 }
 
 /// What one commit made durable.
@@ -55,22 +64,39 @@ pub struct CommitStats {
     pub records: u64,
     pub calls: u64,
     pub duration: Duration,
+    /// Slices deleted by retention at this commit.
+    pub dropped_slices: Vec<String>,
 }
 
-/// Writes records, keeps call summaries current, and commits offsets atomically.
+/// Writes records into their slices, keeps call summaries current, and checkpoints
+/// the offsets after the slices they were written to.
 pub struct IndexWriter {
     index: PivotIndex,
-    writer: tantivy::IndexWriter<TantivyDocument>,
+    config: WriterConfig,
+    /// Open tantivy writers by slice name; at most [`MAX_OPEN_WRITERS`].
+    writers: BTreeMap<String, SliceWriter>,
     /// The position reached, committed or not.
     checkpoint: Checkpoint,
     /// Changed since the last commit.
     dirty: bool,
     pending_events: HashSet<String>,
-    /// Summaries to upsert at the next commit, with their call's partition.
-    pending_calls: HashMap<String, (CallSummary, i32)>,
+    /// Summaries to upsert at the next commit: the call's partition and slice.
+    pending_calls: HashMap<String, (CallSummary, i32, String)>,
+    /// Partitions whose documents go at the next commit.
+    forgotten: Vec<i32>,
+    /// The directory's writer lock, held while this writer lives.
+    lock: Option<std::fs::File>,
     /// `uri` and `method` of recent requests by (call key, iteration), copied onto
     /// their responses so a search can combine `uri:` with `status_code:`.
     recent_requests: HashMap<(String, u32), RequestLine>,
+}
+
+/// A slice being written: its tantivy writer and the times of what it was given.
+struct SliceWriter {
+    slice: Slice,
+    writer: tantivy::IndexWriter<TantivyDocument>,
+    range: Option<SliceRange>,
+    used: Instant,
 }
 
 #[derive(Debug, Clone)]
@@ -82,29 +108,57 @@ struct RequestLine {
 /// Requests remembered for their responses before the map is cleared; older ones are
 /// looked up in the index.
 const MAX_RECENT_REQUESTS: usize = 100_000;
+/// Slices written at once. Records arrive for today's slice; a replay or a late record
+/// may open an older one. Opening one more commits and closes the others first, so
+/// memory stays within about this many writer budgets.
+const MAX_OPEN_WRITERS: usize = 2;
 
 impl IndexWriter {
     pub fn new(index: &PivotIndex, config: &WriterConfig) -> Result<IndexWriter, IndexError> {
-        let threads = config.num_threads.clamp(1, 8);
-        let budget = config.memory_budget_bytes.max((threads * 16) << 20);
-        let writer = index.tantivy_index().writer_with_num_threads(threads, budget)?;
-        let mut merge_policy = LogMergePolicy::default();
-        merge_policy.set_del_docs_ratio_before_merge(config.del_docs_ratio_before_merge);
-        writer.set_merge_policy(Box::new(merge_policy));
         Ok(IndexWriter {
             index: index.clone(),
-            writer,
+            config: config.clone(),
+            writers: BTreeMap::new(),
             checkpoint: index.checkpoint()?,
             dirty: false,
             pending_events: HashSet::new(),
             pending_calls: HashMap::new(),
+            forgotten: Vec::new(),
+            lock: index.lock_writer()?,
             recent_requests: HashMap::new(),
         })
+    }
+
+    /// Swaps in the index `pivotlog reindex` rebuilt next to this one, if it is ready:
+    /// the directories are exchanged, and the caller must [`IndexWriter::rollback`] and
+    /// re-read from the rebuilt index's checkpoint. Only the live writer swaps, at a
+    /// point where it is not committing, so no write lands in the wrong directory.
+    pub fn adopt_rebuilt(&mut self) -> Result<bool, IndexError> {
+        let Some(live) = self.index.dir().map(Path::to_owned) else {
+            return Ok(false);
+        };
+        let rebuilt = crate::rebuild_dir(&live);
+        if !rebuilt.join(crate::REBUILT_MARKER).exists() {
+            return Ok(false);
+        }
+        self.writers.clear();
+        self.lock = None;
+        crate::swap_directories(&live, &rebuilt)?;
+        let _ = std::fs::remove_file(live.join(crate::REBUILT_MARKER));
+        self.lock = self.index.lock_writer()?;
+        tracing::info!(live = %live.display(), replaced = %rebuilt.display(), "rebuilt index swapped in");
+        Ok(true)
     }
 
     /// The position reached so far, including what is not committed yet.
     pub fn checkpoint(&self) -> &Checkpoint {
         &self.checkpoint
+    }
+
+    /// True when `pivotlog reindex` swapped a rebuilt index into the directory: the
+    /// caller must [`IndexWriter::rollback`] and re-read from the new checkpoint.
+    pub fn is_swapped(&self) -> bool {
+        self.index.is_swapped().unwrap_or(false)
     }
 
     /// True when records or offsets changed since the last commit.
@@ -147,11 +201,9 @@ impl IndexWriter {
             .copied()
             .filter(|partition| !owned(*partition))
             .collect();
-        let field = self.index.fields().partition;
         for &partition in &dropped {
-            self.writer
-                .delete_term(Term::from_field_u64(field, partition as u64));
             self.checkpoint.offsets.remove(&partition);
+            self.forgotten.push(partition);
             self.dirty = true;
         }
         dropped
@@ -164,14 +216,22 @@ impl IndexWriter {
     }
 
     /// Adds one validated event read from `partition`; `raw` is its protobuf encoding
-    /// (re-encoded if empty).
+    /// (re-encoded if empty). It goes to its call's slice if the call is known, else to
+    /// the slice of its own time.
     pub fn add_from_partition(
         &mut self,
         partition: i32,
         event: &DebugEvent,
         raw: &[u8],
     ) -> Result<AddOutcome, IndexError> {
-        if self.is_known(&event.event_id)? {
+        if self
+            .retention_horizon()
+            .is_some_and(|horizon| event.created_unix_ms < horizon)
+        {
+            return Ok(AddOutcome::Expired);
+        }
+        let (slice, stored_summary) = self.locate(event)?;
+        if self.is_known(&event.event_id, &slice)? {
             return Ok(AddOutcome::Duplicate);
         }
         let encoded;
@@ -181,22 +241,35 @@ impl IndexWriter {
         } else {
             raw
         };
+        // Opening a writer may commit first: before anything of this event is pending.
+        self.writer(&slice, true)?;
+        self.fold_into_summary(partition, event, &slice, stored_summary);
         let doc = self.record_document(partition, event, raw)?;
-        self.writer.add_document(doc)?;
+        let writer = self.writer(&slice, false)?;
+        writer.writer.add_document(doc)?;
+        let range = SliceRange::of(event.created_unix_ms);
+        match &mut writer.range {
+            Some(known) => known.widen(range),
+            None => writer.range = Some(range),
+        }
         self.pending_events.insert(event.event_id.clone());
-        self.fold_into_summary(partition, event)?;
         self.dirty = true;
         Ok(AddOutcome::Added)
     }
 
-    /// Writes pending summaries and makes everything durable with the checkpoint.
+    /// Writes pending summaries, commits every slice written, then the checkpoint; and
+    /// deletes the slices past the retention.
     pub fn commit(&mut self) -> Result<CommitStats, IndexError> {
+        if self.index.is_swapped()? {
+            return Err(IndexError::Swapped);
+        }
         let started = Instant::now();
         let fields = *self.index.fields();
         let calls = self.pending_calls.len() as u64;
-        for (key, (summary, partition)) in self.pending_calls.drain() {
-            self.writer
-                .delete_term(Term::from_field_text(fields.summary_key, &key));
+        let pending: Vec<_> = self.pending_calls.drain().collect();
+        for (key, (summary, partition, slice)) in pending {
+            let writer = &mut self.writer(&slice, false)?.writer;
+            writer.delete_term(Term::from_field_text(fields.summary_key, &key));
             let mut doc = TantivyDocument::default();
             doc.add_text(fields.doc_type, DOC_TYPE_CALL);
             doc.add_text(fields.summary_key, &key);
@@ -210,58 +283,203 @@ impl IndexWriter {
             doc.add_u64(fields.partition, partition as u64);
             let json = serde_json::to_vec(&summary).expect("a summary always serializes");
             doc.add_bytes(fields.payload, &json);
-            self.writer.add_document(doc)?;
+            writer.add_document(doc)?;
         }
-        let mut prepared = self.writer.prepare_commit()?;
-        prepared.set_payload(&self.checkpoint.to_payload());
-        prepared.commit()?;
+        self.delete_forgotten_partitions()?;
+        for open in self.writers.values_mut() {
+            let mut range = open.slice.range();
+            if let Some(written) = open.range {
+                range = Some(range.map_or(written, |mut known| {
+                    known.widen(written);
+                    known
+                }));
+            }
+            let mut prepared = open.writer.prepare_commit()?;
+            if let Some(range) = range {
+                prepared.set_payload(&serde_json::to_string(&range).expect("a range serializes"));
+            }
+            prepared.commit()?;
+            open.range = None;
+        }
+        self.index.store_checkpoint(&self.checkpoint)?;
         let records = self.pending_events.len() as u64;
         self.pending_events.clear();
         self.dirty = false;
         self.index.reload()?;
+        // Nothing is pending: writers beyond the limit can close (the newest stays).
+        while self.writers.len() > MAX_OPEN_WRITERS {
+            self.writers.pop_first();
+        }
+        let dropped_slices = self.apply_retention()?;
         Ok(CommitStats {
             records,
             calls,
             duration: started.elapsed(),
+            dropped_slices,
         })
     }
 
     /// Drops everything since the last commit and returns the committed checkpoint,
     /// from which the caller must re-read its partitions.
     pub fn rollback(&mut self) -> Result<Checkpoint, IndexError> {
-        self.writer.rollback()?;
+        // A writer that failed may not roll back; a fresh one starts from the commit.
+        self.writers.clear();
         self.pending_events.clear();
         self.pending_calls.clear();
         self.recent_requests.clear();
-        self.dirty = false;
+        self.index.reload()?;
         self.checkpoint = self.index.checkpoint()?;
+        // Partitions given up stay given up: their deletion is redone at the next commit.
+        for partition in &self.forgotten {
+            self.checkpoint.offsets.remove(partition);
+        }
+        self.dirty = !self.forgotten.is_empty();
         Ok(self.checkpoint.clone())
     }
 
     /// Waits for background merges to finish (for orderly shutdown and benchmarks).
     pub fn wait_merging_threads(self) -> Result<(), IndexError> {
-        Ok(self.writer.wait_merging_threads()?)
+        for (_, open) in self.writers {
+            open.writer.wait_merging_threads()?;
+        }
+        Ok(())
     }
 
-    fn is_known(&self, event_id: &str) -> Result<bool, IndexError> {
-        Ok(self.pending_events.contains(event_id) || self.index.has_event(event_id)?)
+    /// Records older than this are past the retention (Unix ms).
+    fn retention_horizon(&self) -> Option<i64> {
+        let retention = self.config.retention?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        Some(now - retention.as_millis() as i64)
     }
 
-    fn fold_into_summary(&mut self, partition: i32, event: &DebugEvent) -> Result<(), IndexError> {
-        let key = call_key(&event.account_id, &event.call_id);
-        if let Some((summary, _)) = self.pending_calls.get_mut(&key) {
-            summary.add(event);
+    /// Deletes every slice whose newest record is past the retention.
+    fn apply_retention(&mut self) -> Result<Vec<String>, IndexError> {
+        let Some(horizon) = self.retention_horizon() else {
+            return Ok(Vec::new());
+        };
+        let mut dropped = Vec::new();
+        for slice in self.index.slices() {
+            if slice.range().is_some_and(|range| range.max_created_ms < horizon) {
+                self.writers.remove(&*slice.name);
+                self.index.drop_slice(&slice.name)?;
+                tracing::info!(slice = %slice.name, "slice past the retention deleted");
+                dropped.push(slice.name.to_string());
+            }
+        }
+        Ok(dropped)
+    }
+
+    /// Deletes the documents of forgotten partitions from every slice.
+    fn delete_forgotten_partitions(&mut self) -> Result<(), IndexError> {
+        if self.forgotten.is_empty() {
             return Ok(());
         }
-        let summary = match self.index.call_summary(&event.account_id, &event.call_id)? {
+        let field = self.index.fields().partition;
+        let forgotten = std::mem::take(&mut self.forgotten);
+        let names: Vec<String> = self.index.slices().iter().map(|s| s.name.to_string()).collect();
+        for name in names {
+            let writer = &mut self.writer(&name, false)?.writer;
+            for &partition in &forgotten {
+                writer.delete_term(Term::from_field_u64(field, partition as u64));
+            }
+        }
+        Ok(())
+    }
+
+    /// The open writer of slice `name`, opening it if needed. With `may_commit`, a
+    /// writer beyond [`MAX_OPEN_WRITERS`] first commits everything and closes the
+    /// others (closing discards uncommitted documents); without, the limit is exceeded
+    /// until the next commit.
+    fn writer(&mut self, name: &str, may_commit: bool) -> Result<&mut SliceWriter, IndexError> {
+        if !self.writers.contains_key(name) {
+            if may_commit && self.writers.len() >= MAX_OPEN_WRITERS {
+                if self.dirty {
+                    self.commit()?;
+                }
+                self.writers.clear();
+            }
+            let slice = self.index.slice(name)?;
+            // The newest slice gets the configured resources; an older one (a late
+            // record, a replay) one thread and a quarter of the memory.
+            let newest = self.writers.keys().all(|open| open.as_str() < name);
+            let (threads, budget) = if newest {
+                let threads = self.config.num_threads.clamp(1, 8);
+                (threads, self.config.memory_budget_bytes.max((threads * 16) << 20))
+            } else {
+                (1, (self.config.memory_budget_bytes / 4).max(16 << 20))
+            };
+            let writer = slice.tantivy_index().writer_with_num_threads(threads, budget)?;
+            let mut merge_policy = LogMergePolicy::default();
+            merge_policy.set_del_docs_ratio_before_merge(self.config.del_docs_ratio_before_merge);
+            writer.set_merge_policy(Box::new(merge_policy));
+            self.writers.insert(
+                name.to_owned(),
+                SliceWriter {
+                    slice,
+                    writer,
+                    range: None,
+                    used: Instant::now(),
+                },
+            );
+        }
+        let open = self.writers.get_mut(name).expect("just opened");
+        open.used = Instant::now();
+        Ok(open)
+    }
+
+    /// Whether the event is pending or committed in `slice`: a record's slice is its
+    /// call's, so a record seen again is found where it was put.
+    fn is_known(&self, event_id: &str, slice: &str) -> Result<bool, IndexError> {
+        if self.pending_events.contains(event_id) {
+            return Ok(true);
+        }
+        let slices = self.index.slices.read().unwrap_or_else(|e| e.into_inner());
+        match slices.get(slice) {
+            Some(slice) => slice.has_event(event_id),
+            None => Ok(false),
+        }
+    }
+
+    /// The slice of the event's call (and the call's stored summary, if it is not
+    /// pending): where the call already is, else the slice of the event's time.
+    fn locate(&self, event: &DebugEvent) -> Result<(String, Option<CallSummary>), IndexError> {
+        let key = call_key(&event.account_id, &event.call_id);
+        if let Some((_, _, slice)) = self.pending_calls.get(&key) {
+            return Ok((slice.clone(), None));
+        }
+        let found = self
+            .index
+            .call_slice_near(&event.account_id, &event.call_id, event.created_unix_ms)?;
+        Ok(match found {
+            Some((slice, summary)) => (slice.name.to_string(), Some(summary)),
+            None => (slice_name(event.created_unix_ms), None),
+        })
+    }
+
+    /// Folds the event into its call's summary, pending for the next commit.
+    fn fold_into_summary(
+        &mut self,
+        partition: i32,
+        event: &DebugEvent,
+        slice: &str,
+        stored: Option<CallSummary>,
+    ) {
+        let key = call_key(&event.account_id, &event.call_id);
+        if let Some((summary, _, _)) = self.pending_calls.get_mut(&key) {
+            summary.add(event);
+            return;
+        }
+        let summary = match stored {
             Some(mut summary) => {
                 summary.add(event);
                 summary
             }
             None => CallSummary::from_event(event),
         };
-        self.pending_calls.insert(key, (summary, partition));
-        Ok(())
+        self.pending_calls
+            .insert(key, (summary, partition, slice.to_owned()));
     }
 
     fn record_document(
@@ -305,7 +523,13 @@ impl IndexWriter {
             return Ok(Some(line.clone()));
         }
         let fields = self.index.fields();
-        let searcher = self.index.searcher();
+        let found = self
+            .index
+            .call_slice_near(&event.account_id, &event.call_id, event.created_unix_ms)?;
+        let Some((slice, _)) = found else {
+            return Ok(None);
+        };
+        let searcher = slice.searcher();
         let query = BooleanQuery::new(vec![
             (Occur::Must, term_query(fields.call_key, &key)),
             (Occur::Must, term_query(fields.kind, RecordKind::Request.as_str())),

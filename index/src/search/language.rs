@@ -8,7 +8,7 @@
 use tantivy::query::{Query, QueryParser};
 use tantivy::query_grammar::{self, Occur, UserInputAst, UserInputLeaf};
 
-use crate::PivotIndex;
+use crate::slice::Slice;
 
 /// Longest query, in bytes.
 pub const MAX_QUERY_BYTES: usize = 2048;
@@ -67,7 +67,7 @@ impl std::fmt::Debug for UserQuery {
 
 impl UserQuery {
     /// Parses `text`; every way it can be wrong is a [`QueryError`], never a panic.
-    pub fn parse(index: &PivotIndex, text: &str) -> Result<UserQuery, QueryError> {
+    pub(crate) fn parse(index: &Slice, text: &str) -> Result<UserQuery, QueryError> {
         if text.trim().is_empty() {
             return Err(QueryError::new(
                 "the query is empty (use * to match every record)",
@@ -211,7 +211,7 @@ mod tests {
     use super::*;
 
     fn parse(text: &str) -> Result<UserQuery, QueryError> {
-        UserQuery::parse(&PivotIndex::create_in_ram().unwrap(), text)
+        UserQuery::parse(&Slice::create_in_ram("test").unwrap(), text)
     }
 
     #[test]

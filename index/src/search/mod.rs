@@ -21,7 +21,8 @@ use pivotlog_proto::{DebugEvent, Record};
 
 use crate::reader::{created_between, decode_event, term_query};
 use crate::schema::{indexed_prefix, DOC_TYPE_RECORD, MAX_INDEXED_TEXT_BYTES};
-use crate::{IndexError, PivotIndex};
+use crate::slice::Slice;
+use crate::IndexError;
 
 pub use collect::Counts;
 pub use language::{
@@ -208,7 +209,7 @@ impl StatsRequest<'_> {
 impl UserQuery {
     /// This query restricted to one account's records in a time range (and to the
     /// index view's partitions).
-    fn scoped(&self, index: &PivotIndex, account_id: &str, from_ms: i64, to_ms: i64) -> Box<dyn Query> {
+    fn scoped(&self, index: &Slice, account_id: &str, from_ms: i64, to_ms: i64) -> Box<dyn Query> {
         let fields = index.fields();
         index.restrict(Box::new(BooleanQuery::new(vec![
             (Occur::Must, self.query.box_clone()),
@@ -219,7 +220,7 @@ impl UserQuery {
     }
 }
 
-impl PivotIndex {
+impl Slice {
     /// Parses a query against this index's schema.
     pub fn parse_query(&self, text: &str) -> Result<UserQuery, QueryError> {
         UserQuery::parse(self, text)
@@ -383,7 +384,7 @@ struct FieldSnippets {
 
 impl<'a> Snippets<'a> {
     fn new(
-        index: &PivotIndex,
+        index: &Slice,
         searcher: &Searcher,
         query: &UserQuery,
         options: &'a SnippetOptions,

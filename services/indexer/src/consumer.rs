@@ -377,6 +377,15 @@ impl Session<'_> {
     /// Commits if anything changed. On failure, rolls back and re-reads from the
     /// committed checkpoint. Returns whether the index is now durable.
     fn commit(&mut self) -> bool {
+        match self.writer.adopt_rebuilt() {
+            Ok(false) if !self.writer.is_swapped() => {}
+            Ok(_) => {
+                info!("the rebuilt index (pivotlog reindex) is live: continuing from its checkpoint");
+                self.rewind();
+                return true;
+            }
+            Err(err) => warn!(error = %err, "cannot swap the rebuilt index in; retrying at the next commit"),
+        }
         if !self.writer.is_dirty() {
             self.stats.nothing_to_commit(unix_ms_now());
             return true;
@@ -560,6 +569,16 @@ fn handle(
         Ok(event) => match writer.add_from_partition(message.partition(), &event, payload)? {
             AddOutcome::Added => IndexerStats::bump(&stats.indexed),
             AddOutcome::Duplicate => IndexerStats::bump(&stats.duplicates),
+            AddOutcome::Expired => {
+                let expired = stats.expired.fetch_add(1, Ordering::Relaxed) + 1;
+                if expired == 1 || expired.is_multiple_of(10_000) {
+                    warn!(
+                        expired,
+                        created_unix_ms = event.created_unix_ms,
+                        "records older than the retention are not indexed (see --retention-days)"
+                    );
+                }
+            }
         },
         Err(reason) => {
             IndexerStats::bump(&stats.undecodable);

@@ -34,6 +34,10 @@ enum Command {
     Query(cmd::query::Args),
     /// Broker (embedded by default), indexer and API in one process: the quick start.
     Standalone(cmd::standalone::Args),
+    /// Rebuild the index from the topic next to the live one, then swap it in.
+    Reindex(cmd::reindex::Args),
+    /// Print what an index holds: slices, time ranges, records, checkpoint, size.
+    Inspect(cmd::inspect::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -47,6 +51,8 @@ fn main() -> std::process::ExitCode {
             Command::Indexer(args) => cmd::indexer::run(args).await,
             Command::Query(args) => cmd::query::run(args).await,
             Command::Standalone(args) => cmd::standalone::run(args).await,
+            Command::Reindex(args) => cmd::reindex::run(args).await,
+            Command::Inspect(args) => cmd::inspect::run(args).await,
         }
     });
     match outcome {

@@ -54,33 +54,6 @@ fn cluster_query(broker: &Broker, dir: &Path, tokens: &Value, shard_ports: &[u16
     (process, api)
 }
 
-/// A reply without what differs between processes and moments.
-fn comparable(reply: &Reply) -> Value {
-    let mut body = reply.body.clone();
-    for volatile in ["request_id", "node", "timestamp"] {
-        body.as_object_mut().unwrap().remove(volatile);
-    }
-    json!({"status": reply.status, "body": body})
-}
-
-/// Every page of a paged endpoint, following `next_start_key`.
-fn all_pages(api: &Api, path: &str, token: &str) -> Vec<Value> {
-    let mut pages = Vec::new();
-    let mut next: Option<String> = None;
-    loop {
-        let paged = match &next {
-            Some(key) => format!("{path}&start_key={key}"),
-            None => path.to_owned(),
-        };
-        let reply = api.get(&paged, Some(token));
-        pages.push(comparable(&reply));
-        next = reply.body["next_start_key"].as_str().map(str::to_owned);
-        if next.is_none() || pages.len() > 500 {
-            return pages;
-        }
-    }
-}
-
 fn encode(text: &str) -> String {
     form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }

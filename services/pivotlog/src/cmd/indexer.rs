@@ -81,6 +81,10 @@ pub struct IndexingArgs {
     /// Indexing memory budget, MiB, shared by the threads.
     #[arg(long, env = "PIVOTLOG_WRITER_MEMORY_MB", default_value_t = 256)]
     pub writer_memory_mb: usize,
+    /// Days of records kept: the index is sliced by UTC day and a slice whose newest
+    /// record is older is deleted whole; older records are not indexed. 0 keeps all.
+    #[arg(long, env = "PIVOTLOG_RETENTION_DAYS", default_value_t = 31)]
+    pub retention_days: u32,
 }
 
 impl IndexingArgs {
@@ -111,6 +115,8 @@ impl IndexingArgs {
     pub fn indexer_config(&self, topic: &str) -> anyhow::Result<IndexerConfig> {
         let mut writer = WriterConfig {
             memory_budget_bytes: self.writer_memory_mb << 20,
+            retention: (self.retention_days > 0)
+                .then(|| Duration::from_secs(u64::from(self.retention_days) * 86_400)),
             ..Default::default()
         };
         if let Some(threads) = self.writer_threads {

@@ -1,8 +1,10 @@
 //! One module per subcommand: its flags, and how it wires the library crates together.
 
 pub mod indexer;
+pub mod inspect;
 pub mod publish;
 pub mod query;
+pub mod reindex;
 pub mod simulate;
 pub mod standalone;
 

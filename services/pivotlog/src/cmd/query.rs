@@ -130,7 +130,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let state = AppState::new(auth);
     // An existing index is open before the first connection is accepted, so that a
     // restarted process never answers 503 "not open yet"; a new one is waited for.
-    if args.data_dir.join("meta.json").exists() {
+    if args.data_dir.join(pivotlog_index::CHECKPOINT_FILE).exists() {
         let index = PivotIndex::open_or_create(&args.data_dir)
             .with_context(|| format!("cannot open the index in {}", args.data_dir.display()))?;
         state.set_index(index);
@@ -258,7 +258,7 @@ impl HttpBody for TrackedBody {
 async fn open_when_created(state: AppState, dir: PathBuf) {
     let mut logged = false;
     loop {
-        if Path::new(&dir).join("meta.json").exists() {
+        if Path::new(&dir).join(pivotlog_index::CHECKPOINT_FILE).exists() {
             match PivotIndex::open_or_create(&dir) {
                 Ok(index) => {
                     state.set_index(index);

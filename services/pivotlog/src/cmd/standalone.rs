@@ -101,6 +101,12 @@ pub async fn run(mut args: Args) -> anyhow::Result<ExitCode> {
     let state = AppState::new(auth)
         .with_index(index)
         .with_readiness(readiness(indexer.stats.clone()));
+    // One process, one /metrics: the indexer's counters next to the API's.
+    state
+        .metrics()
+        .register(Box::new(pivotlog_indexer::IndexerCollector::new(
+            indexer.stats.clone(),
+        )));
     let listener = args.api.bind().await?;
     let address = listener.local_addr()?;
 

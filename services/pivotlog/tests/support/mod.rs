@@ -136,6 +136,8 @@ pub fn pivotlog(broker: &Broker, topic: &str) -> Command {
     command
         .env("PIVOTLOG_BROKERS", broker.address())
         .env("PIVOTLOG_TOPIC", topic)
+        // Fixtures are from 2024: keep everything unless a test sets a retention.
+        .env("PIVOTLOG_RETENTION_DAYS", "0")
         .env("RUST_LOG", log);
     command
 }
@@ -200,7 +202,7 @@ impl Drop for Process {
 /// Opens the index an indexer writes, once it exists.
 pub fn open_index(dir: &Path) -> pivotlog_index::PivotIndex {
     wait_until("the index to be created", Duration::from_secs(60), || {
-        dir.join("meta.json").exists()
+        dir.join(pivotlog_index::CHECKPOINT_FILE).exists()
     });
     pivotlog_index::PivotIndex::open_or_create(dir).unwrap()
 }
@@ -476,5 +478,33 @@ impl Api {
         wait_until("the API to be ready", Duration::from_secs(30), || {
             ureq::get(&format!("{}/readyz", self.base)).call().is_ok()
         });
+    }
+}
+
+/// A reply without what differs between processes and moments (request id, node,
+/// timestamp), for comparing answers of two deployments.
+pub fn comparable(reply: &Reply) -> Value {
+    let mut body = reply.body.clone();
+    for volatile in ["request_id", "node", "timestamp"] {
+        body.as_object_mut().unwrap().remove(volatile);
+    }
+    serde_json::json!({"status": reply.status, "body": body})
+}
+
+/// Every page of a paged endpoint, following `next_start_key` (`path` has a `?`).
+pub fn all_pages(api: &Api, path: &str, token: &str) -> Vec<Value> {
+    let mut pages = Vec::new();
+    let mut next: Option<String> = None;
+    loop {
+        let paged = match &next {
+            Some(key) => format!("{path}&start_key={key}"),
+            None => path.to_owned(),
+        };
+        let reply = api.get(&paged, Some(token));
+        pages.push(comparable(&reply));
+        next = reply.body["next_start_key"].as_str().map(str::to_owned);
+        if next.is_none() || pages.len() > 500 {
+            return pages;
+        }
     }
 }

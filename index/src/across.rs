@@ -1,0 +1,176 @@
+//! The index's reads, over its time slices: each read asks the slices whose time range
+//! it touches and merges their answers ([`crate::merge`]), which is exact because every
+//! call lives whole in one slice.
+
+use pivotlog_proto::DebugEvent;
+use tantivy::TantivyDocument;
+
+use crate::merge;
+use crate::search::{QueryError, Search, SearchError, SearchPage, SearchStats, StatsRequest, UserQuery};
+use crate::slice::Slice;
+use crate::{CallPage, CallSummary, IndexError, ListCalls, PivotIndex};
+
+impl PivotIndex {
+    /// The slices holding records between `from_ms` and `to_ms` (inclusive), oldest first.
+    fn slices_between(&self, from_ms: i64, to_ms: i64) -> Result<Vec<Slice>, IndexError> {
+        Ok(self
+            .slices()
+            .into_iter()
+            .filter(|slice| slice.range().is_some_and(|range| range.overlaps(from_ms, to_ms)))
+            .collect())
+    }
+
+    /// A page of the account's calls, in listing order.
+    pub fn list_calls(&self, request: &ListCalls) -> Result<CallPage, IndexError> {
+        let (from, to) = request.time_bounds();
+        let pages = self
+            .slices_between(from, to)?
+            .iter()
+            .map(|slice| slice.list_calls(request))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(merge::call_pages(request, pages))
+    }
+
+    /// Every record of one call, oldest first (by time, then iteration, then kind).
+    pub fn call_records(&self, account_id: &str, call_id: &str) -> Result<Vec<DebugEvent>, IndexError> {
+        let parts = self
+            .slices()
+            .iter()
+            .map(|slice| slice.call_records(account_id, call_id))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(merge::call_records(parts))
+    }
+
+    /// The summary of one call, if the account has it.
+    pub fn call_summary(&self, account_id: &str, call_id: &str) -> Result<Option<CallSummary>, IndexError> {
+        Ok(self.call_slice(account_id, call_id)?.map(|(_, summary)| summary))
+    }
+
+    /// The slice holding a call, and its summary.
+    pub(crate) fn call_slice(
+        &self,
+        account_id: &str,
+        call_id: &str,
+    ) -> Result<Option<(Slice, CallSummary)>, IndexError> {
+        for slice in self.slices().into_iter().rev() {
+            if let Some(summary) = slice.call_summary(account_id, call_id)? {
+                return Ok(Some((slice, summary)));
+            }
+        }
+        Ok(None)
+    }
+
+    /// [`PivotIndex::call_slice`] for a call with a record at `created_ms`, looking only
+    /// in the slices of that day and the days around it: a call lasts less than a day,
+    /// so its first record's slice is among them. The writer does this for every record.
+    pub(crate) fn call_slice_near(
+        &self,
+        account_id: &str,
+        call_id: &str,
+        created_ms: i64,
+    ) -> Result<Option<(Slice, CallSummary)>, IndexError> {
+        const DAY_MS: i64 = 86_400_000;
+        let near: Vec<String> = [created_ms, created_ms - DAY_MS, created_ms + DAY_MS]
+            .into_iter()
+            .map(crate::slice::slice_name)
+            .collect();
+        let slices = self.slices.read().unwrap_or_else(|e| e.into_inner());
+        let candidates: Vec<Slice> = near.iter().filter_map(|name| slices.get(name).cloned()).collect();
+        drop(slices);
+        for slice in candidates {
+            if let Some(summary) = slice.call_summary(account_id, call_id)? {
+                return Ok(Some((slice, summary)));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The ancestors of an account, as carried by its latest events (`None`: no data).
+    pub fn account_ancestors(&self, account_id: &str) -> Result<Option<Vec<String>>, IndexError> {
+        for slice in self.slices().into_iter().rev() {
+            if let Some(ancestors) = slice.account_ancestors(account_id)? {
+                return Ok(Some(ancestors));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Every record in the index (for tests and tooling; loads everything).
+    pub fn all_records(&self) -> Result<Vec<DebugEvent>, IndexError> {
+        let mut records = Vec::new();
+        for slice in self.slices() {
+            records.extend(slice.all_records()?);
+        }
+        Ok(records)
+    }
+
+    /// Number of record documents.
+    pub fn count_records(&self) -> Result<usize, IndexError> {
+        self.slices().iter().map(Slice::count_records).sum()
+    }
+
+    /// True when a record with this event id is committed and visible.
+    pub fn has_event(&self, event_id: &str) -> Result<bool, IndexError> {
+        for slice in self.slices() {
+            if slice.has_event(event_id)? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// The document the writer builds for a record (`request`: a response's request
+    /// line), for bulk loads and the benchmark ceiling.
+    pub fn record_document(
+        &self,
+        partition: i32,
+        event: &DebugEvent,
+        raw: &[u8],
+        request: Option<(&str, &str)>,
+    ) -> TantivyDocument {
+        self.schema.record_document(partition, event, raw, request)
+    }
+
+    /// A bare tantivy index with this schema in `dir`, for measuring tantivy alone.
+    pub fn bare_tantivy_index(dir: &std::path::Path) -> Result<tantivy::Index, IndexError> {
+        Ok(Slice::open_or_create("bare", dir)?.tantivy_index().clone())
+    }
+
+    /// Parses a query against the index's schema.
+    pub fn parse_query(&self, text: &str) -> Result<UserQuery, QueryError> {
+        self.schema.parse_query(text)
+    }
+
+    /// One page of matches and the exact number of all matches.
+    pub fn search(&self, request: &Search) -> Result<SearchPage, SearchError> {
+        request.check()?;
+        let slices = self.slices_between(request.created_from_ms, request.created_to_ms)?;
+        if let [only] = slices.as_slice() {
+            return only.search(request);
+        }
+        let part = request.for_each_part();
+        let pages = slices
+            .iter()
+            .map(|slice| slice.search(&part))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(merge::search_pages(request, pages))
+    }
+
+    /// Counts of all matches by status code and by time bucket.
+    pub fn search_stats(&self, request: &StatsRequest) -> Result<SearchStats, SearchError> {
+        let (origin_ms, buckets) = request.buckets()?;
+        let parts = self
+            .slices_between(request.created_from_ms, request.created_to_ms)?
+            .iter()
+            .map(|slice| slice.search_stats(request))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(merge::search_stats(parts).unwrap_or_else(|| SearchStats {
+            counts: crate::search::Counts {
+                by_time: vec![0; buckets],
+                ..Default::default()
+            },
+            origin_ms,
+            interval_ms: request.interval_ms,
+        }))
+    }
+}
