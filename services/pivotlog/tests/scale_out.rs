@@ -48,6 +48,8 @@ fn cluster_query(broker: &Broker, dir: &Path, tokens: &Value, shard_ports: &[u16
         SHARD_TOKEN,
         "--shard-refresh-ms",
         "200",
+        "--shard-timeout-ms",
+        "1000",
     ]);
     let process = Process::spawn_logging(command, &dir.join("query.log"));
     api.wait_ready();
@@ -311,6 +313,35 @@ fn three_indexers_and_two_query_processes_answer_as_one_node() {
         });
         assert_same_answers(&single, api, &account);
     }
+
+    // A shard that hangs (SIGSTOP) costs at most the per-shard timeout (1 s here); its
+    // partitions are reported missing, the rest is answered.
+    let stopped = indexers[2].as_ref().unwrap().0.id().to_string();
+    signal("-STOP", &stopped);
+    let (_, api) = &queries[1];
+    let started = std::time::Instant::now();
+    let reply = total_hits(api, &account);
+    let took = started.elapsed();
+    signal("-CONT", &stopped);
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.body["partial"], true, "{}", reply.body);
+    assert_eq!(reply.body["missing_partitions"], json!([2, 5]), "{}", reply.body);
+    assert!(
+        took < Duration::from_secs(4),
+        "a hung shard held the answer {took:?}"
+    );
+    wait_until("the resumed shard answers again", Duration::from_secs(30), || {
+        total_hits(api, &account).body.get("partial").is_none()
+    });
+    assert_eq!(total_hits(api, &account).body["total_hits"], full);
+}
+
+fn signal(signal: &str, pid: &str) {
+    let status = std::process::Command::new("kill")
+        .args([signal, pid])
+        .status()
+        .unwrap();
+    assert!(status.success());
 }
 
 #[test]
@@ -335,6 +366,32 @@ fn the_shard_api_requires_its_token() {
     let reply = shard.request("GET", "/internal/v1/status", None, &[("Authorization", &bearer)]);
     assert_eq!(reply.status, 200);
     assert_eq!(reply.body["topic"], TOPIC);
+
+    // A query process finds the shard through DNS, as through a headless Service
+    // (`localhost` may also resolve to ::1, where nothing listens: that address is
+    // unreachable, and every partition is still served).
+    let tokens =
+        json!({"admin": {"account_id": "00000000000000000000000000000000", "superduper_admin": true}});
+    let (mut query, api) = query_command(&broker, TOPIC, dir.path(), &tokens);
+    query
+        .args(["--shard-dns", &format!("localhost:{port}")])
+        .args(["--shard-token", SHARD_TOKEN]);
+    let _query = Process::spawn_logging(query, &dir.path().join("query.log"));
+    api.wait_ready();
+    // Complete once the indexer has read its partitions' ends (until then it is
+    // catching up, and answers say so).
+    wait_until(
+        "a complete answer through DNS discovery",
+        Duration::from_secs(30),
+        || {
+            let reply = api.get(
+                "/v2/accounts/4f1c2a8e9b7d4c3e8a1f0b2c3d4e5f60/pivot/debug",
+                Some("admin"),
+            );
+            assert_eq!(reply.status, 200, "{}", reply.body);
+            reply.body.get("partial").is_none()
+        },
+    );
 
     // An indexer never serves its shard without a token.
     let mut open = pivotlog(&broker, TOPIC);
