@@ -65,14 +65,21 @@ impl Broker {
 
     /// [`Broker::start_on`] with more `tansu broker` flags (e.g. `--authentication`).
     pub fn start_on_with(port: u16, storage: String, flags: &[&str]) -> Broker {
+        Broker::start_advertising(port, port, storage, flags)
+    }
+
+    /// A broker listening on `port` that tells clients to connect to `advertised` (a
+    /// proxy in front of it).
+    pub fn start_advertising(port: u16, advertised: u16, storage: String, flags: &[&str]) -> Broker {
         let url = format!("tcp://127.0.0.1:{port}");
+        let advertised = format!("tcp://127.0.0.1:{advertised}");
         let child = Command::new(tansu())
             .args([
                 "broker",
                 "--listener-url",
                 &url,
                 "--advertised-listener-url",
-                &url,
+                &advertised,
             ])
             .args(["--storage-engine", &storage])
             .args(flags)
