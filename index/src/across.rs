@@ -74,10 +74,7 @@ impl PivotIndex {
             .into_iter()
             .map(crate::slice::slice_name)
             .collect();
-        let slices = self.slices.read().unwrap_or_else(|e| e.into_inner());
-        let candidates: Vec<Slice> = near.iter().filter_map(|name| slices.get(name).cloned()).collect();
-        drop(slices);
-        for slice in candidates {
+        for slice in near.iter().filter_map(|name| self.existing_slice(name)) {
             if let Some(summary) = slice.call_summary(account_id, call_id)? {
                 return Ok(Some((slice, summary)));
             }

@@ -206,7 +206,7 @@ impl PivotIndex {
             slices.retain(|name, _| on_disk.contains(name));
             for name in on_disk {
                 if let std::collections::btree_map::Entry::Vacant(entry) = slices.entry(name) {
-                    match Slice::open(entry.key(), &dir.join(SLICES_DIR).join(entry.key())) {
+                    match Slice::open(entry.key(), &slice_path(dir, entry.key())) {
                         Ok(slice) => {
                             entry.insert(slice);
                         }
@@ -238,11 +238,17 @@ impl PivotIndex {
             return Ok(slice.clone());
         }
         let slice = match &self.dir {
-            Some(dir) => Slice::open_or_create(name, &dir.join(SLICES_DIR).join(name))?,
+            Some(dir) => Slice::open_or_create(name, &slice_path(dir, name))?,
             None => Slice::create_in_ram(name)?,
         };
         slices.insert(name.to_owned(), slice.clone());
         Ok(slice)
+    }
+
+    /// The slice named `name` if it is open (never created).
+    pub(crate) fn existing_slice(&self, name: &str) -> Option<Slice> {
+        let slices = self.slices.read().unwrap_or_else(|e| e.into_inner());
+        slices.get(name).cloned()
     }
 
     /// Forgets a slice and deletes its files (retention).
@@ -252,9 +258,8 @@ impl PivotIndex {
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .remove(name);
-        if let (Some(slice), Some(dir)) = (removed, &slice_dir(self.dir.as_deref(), name)) {
-            drop(slice);
-            std::fs::remove_dir_all(dir).map_err(|source| IndexError::Io {
+        if let Some(dir) = removed.and_then(|slice| slice.dir) {
+            std::fs::remove_dir_all(&dir).map_err(|source| IndexError::Io {
                 path: dir.display().to_string(),
                 source,
             })?;
@@ -342,8 +347,8 @@ fn dir_identity(dir: &Path) -> Result<u64, IndexError> {
         })
 }
 
-fn slice_dir(root: Option<&Path>, name: &str) -> Option<PathBuf> {
-    root.map(|root| root.join(SLICES_DIR).join(name))
+fn slice_path(root: &Path, name: &str) -> PathBuf {
+    root.join(SLICES_DIR).join(name)
 }
 
 /// Names of the slice directories that hold an index.

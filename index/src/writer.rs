@@ -96,7 +96,8 @@ struct SliceWriter {
     slice: Slice,
     writer: tantivy::IndexWriter<TantivyDocument>,
     range: Option<SliceRange>,
-    used: Instant,
+    /// Written to since the last commit: only these slices are committed.
+    changed: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -246,6 +247,7 @@ impl IndexWriter {
         self.fold_into_summary(partition, event, &slice, stored_summary);
         let doc = self.record_document(partition, event, raw)?;
         let writer = self.writer(&slice, false)?;
+        writer.changed = true;
         writer.writer.add_document(doc)?;
         let range = SliceRange::of(event.created_unix_ms);
         match &mut writer.range {
@@ -268,7 +270,7 @@ impl IndexWriter {
         let calls = self.pending_calls.len() as u64;
         let pending: Vec<_> = self.pending_calls.drain().collect();
         for (key, (summary, partition, slice)) in pending {
-            let writer = &mut self.writer(&slice, false)?.writer;
+            let writer = self.changed_writer(&slice)?;
             writer.delete_term(Term::from_field_text(fields.summary_key, &key));
             let mut doc = TantivyDocument::default();
             doc.add_text(fields.doc_type, DOC_TYPE_CALL);
@@ -286,7 +288,7 @@ impl IndexWriter {
             writer.add_document(doc)?;
         }
         self.delete_forgotten_partitions()?;
-        for open in self.writers.values_mut() {
+        for open in self.writers.values_mut().filter(|open| open.changed) {
             let mut range = open.slice.range();
             if let Some(written) = open.range {
                 range = Some(range.map_or(written, |mut known| {
@@ -300,6 +302,7 @@ impl IndexWriter {
             }
             prepared.commit()?;
             open.range = None;
+            open.changed = false;
         }
         self.index.store_checkpoint(&self.checkpoint)?;
         let records = self.pending_events.len() as u64;
@@ -380,7 +383,7 @@ impl IndexWriter {
         let forgotten = std::mem::take(&mut self.forgotten);
         let names: Vec<String> = self.index.slices().iter().map(|s| s.name.to_string()).collect();
         for name in names {
-            let writer = &mut self.writer(&name, false)?.writer;
+            let writer = self.changed_writer(&name)?;
             for &partition in &forgotten {
                 writer.delete_term(Term::from_field_u64(field, partition as u64));
             }
@@ -420,13 +423,21 @@ impl IndexWriter {
                     slice,
                     writer,
                     range: None,
-                    used: Instant::now(),
+                    changed: false,
                 },
             );
         }
-        let open = self.writers.get_mut(name).expect("just opened");
-        open.used = Instant::now();
-        Ok(open)
+        Ok(self.writers.get_mut(name).expect("just opened"))
+    }
+
+    /// The tantivy writer of slice `name`, marked as changed (committed next time).
+    fn changed_writer(
+        &mut self,
+        name: &str,
+    ) -> Result<&mut tantivy::IndexWriter<TantivyDocument>, IndexError> {
+        let open = self.writer(name, false)?;
+        open.changed = true;
+        Ok(&mut open.writer)
     }
 
     /// Whether the event is pending or committed in `slice`: a record's slice is its
@@ -435,8 +446,7 @@ impl IndexWriter {
         if self.pending_events.contains(event_id) {
             return Ok(true);
         }
-        let slices = self.index.slices.read().unwrap_or_else(|e| e.into_inner());
-        match slices.get(slice) {
+        match self.index.existing_slice(slice) {
             Some(slice) => slice.has_event(event_id),
             None => Ok(false),
         }

@@ -173,7 +173,7 @@ impl Source {
                     .fan_out("/records", |partitions| shard::CallRequest {
                         partitions,
                         account_id: account_id.to_owned(),
-                        call_id: Some(call_id.to_owned()),
+                        call_id: call_id.to_owned(),
                     })
                     .await?;
                 let parts = parts
@@ -203,10 +203,9 @@ impl Source {
             }
             Source::Shards { shards, .. } => {
                 let (answers, _) = shards
-                    .fan_out("/ancestors", |partitions| shard::CallRequest {
+                    .fan_out("/ancestors", |partitions| shard::AncestorsRequest {
                         partitions,
                         account_id: account_id.to_owned(),
-                        call_id: None,
                     })
                     .await?;
                 Ok(answers

@@ -69,8 +69,13 @@ pub(crate) struct CallsResponse {
 pub(crate) struct CallRequest {
     pub partitions: Vec<i32>,
     pub account_id: String,
-    /// `None`: the account's ancestors only.
-    pub call_id: Option<String>,
+    pub call_id: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct AncestorsRequest {
+    pub partitions: Vec<i32>,
+    pub account_id: String,
 }
 
 #[derive(Debug, Serialize, Deserialize)]

@@ -14,8 +14,8 @@ use pivotlog_index::search::{Search, SearchError, SnippetOptions, StatsRequest a
 use pivotlog_index::{IndexError, ListCalls, PivotIndex};
 
 use super::{
-    AncestorsResponse, CallRequest, CallsRequest, CallsResponse, RecordsResponse, SearchRequest,
-    SearchResponse, ShardStatus, StatsRequest, StatsResponse, WireEvent, WireHit,
+    AncestorsRequest, AncestorsResponse, CallRequest, CallsRequest, CallsResponse, RecordsResponse,
+    SearchRequest, SearchResponse, ShardStatus, StatsRequest, StatsResponse, WireEvent, WireHit,
 };
 
 /// The shard's current [`ShardStatus`] (owned partitions and their progress).
@@ -108,9 +108,8 @@ async fn calls(State(shard): State<Shard>, Json(request): Json<CallsRequest>) ->
 async fn records(State(shard): State<Shard>, Json(request): Json<CallRequest>) -> Response {
     let index = shard.index.only_partitions(&request.partitions);
     read(move || {
-        let call_id = request.call_id.unwrap_or_default();
         let events = index
-            .call_records(&request.account_id, &call_id)
+            .call_records(&request.account_id, &request.call_id)
             .map_err(index_error)?;
         Ok(RecordsResponse {
             events: events.iter().map(WireEvent::from).collect(),
@@ -119,7 +118,7 @@ async fn records(State(shard): State<Shard>, Json(request): Json<CallRequest>) -
     .await
 }
 
-async fn ancestors(State(shard): State<Shard>, Json(request): Json<CallRequest>) -> Response {
+async fn ancestors(State(shard): State<Shard>, Json(request): Json<AncestorsRequest>) -> Response {
     let index = shard.index.only_partitions(&request.partitions);
     read(move || {
         Ok(AncestorsResponse {
