@@ -170,16 +170,24 @@ fn three_indexers_and_two_query_processes_answer_as_one_node() {
             "--seed",
             "31",
             "--accounts",
-            "2",
+            "3",
             "--start-unix-ms",
             &start_ms,
         ],
     );
     let account = simulated[0]["pvt_account_id"].as_str().unwrap().to_owned();
     let total = simulated.len() + std::fs::read_to_string(CORPUS_PATH).unwrap().lines().count();
+    // A reseller reading a sub-account: the access check asks the shards for ancestors.
+    let child = simulated
+        .iter()
+        .find(|doc| doc["pvt_tree"].as_array().is_some_and(|tree| !tree.is_empty()))
+        .expect("the simulator makes sub-accounts");
+    let child_account = child["pvt_account_id"].as_str().unwrap().to_owned();
+    let reseller = child["pvt_tree"][0].as_str().unwrap().to_owned();
     let tokens = json!({
         "admin": {"account_id": "00000000000000000000000000000000", "superduper_admin": true},
         "sim": {"account_id": account},
+        "reseller": {"account_id": reseller, "descendants": true},
     });
 
     // The reference: one indexer over every partition, one query process on its disk.
@@ -238,6 +246,12 @@ fn three_indexers_and_two_query_processes_answer_as_one_node() {
             reply.status == 200 && reply.body.get("partial").is_none()
         });
         assert_same_answers(&single, api, &account);
+    }
+    let child_listing = format!("/v2/accounts/{child_account}/pivot/debug?page_size=5");
+    let expected = comparable(&single.get(&child_listing, Some("reseller")));
+    assert_eq!(expected["status"], 200, "{expected}");
+    for (_, api) in &queries {
+        assert_eq!(comparable(&api.get(&child_listing, Some("reseller"))), expected);
     }
     let (_, api) = &queries[0];
 
