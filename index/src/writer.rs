@@ -330,13 +330,17 @@ impl IndexWriter {
         self.pending_events.clear();
         self.pending_calls.clear();
         self.recent_requests.clear();
-        self.index.reload()?;
+        // The committed position first: it is readable even from a read-only disk, and
+        // whatever fails next, the caller re-reads from there, never from further on.
         self.checkpoint = self.index.checkpoint()?;
         // Partitions given up stay given up: their deletion is redone at the next commit.
         for partition in &self.forgotten {
             self.checkpoint.offsets.remove(partition);
         }
         self.dirty = !self.forgotten.is_empty();
+        // Then the slices (a rebuilt directory swapped in); a reader's reload takes a lock
+        // file, which a read-only disk refuses: the caller retries.
+        self.index.reload()?;
         Ok(self.checkpoint.clone())
     }
 

@@ -224,6 +224,7 @@ fn disk_trouble(trouble: Trouble) {
         Some(filler) => std::fs::remove_file(filler).unwrap(),
         None => mount.make_writable(),
     }
+    let started = std::time::Instant::now();
     wait_until(
         "every record indexed and checkpointed",
         Duration::from_secs(180),
@@ -233,7 +234,15 @@ fn disk_trouble(trouble: Trouble) {
                 "the indexer exited after the disk came back: {}",
                 log_tail(&log)
             );
-            indexed(&index) >= total && checkpointed_records(&index) >= total as i64
+            let done = indexed(&index) >= total && checkpointed_records(&index) >= total as i64;
+            assert!(
+                done || started.elapsed() < Duration::from_secs(170),
+                "not recovered: {} indexed, {} checkpointed of {total}; {}",
+                indexed(&index),
+                checkpointed_records(&index),
+                log_tail(&log)
+            );
+            done
         },
     );
     wait_until("the indexer ready again", Duration::from_secs(30), || {
