@@ -7,7 +7,7 @@
 
 use std::time::Instant;
 
-use pivotlog_index::{IndexWriter, PivotIndex, WriterConfig};
+use pivotlog_index::{disk_usage, IndexWriter, PivotIndex, WriterConfig};
 use pivotlog_proto::kazoo::event_from_doc;
 use pivotlog_proto::{DebugEvent, Record};
 use pivotlog_publisher::simulate::{SimulateConfig, Simulator};
@@ -81,13 +81,6 @@ fn bodies(events: &[DebugEvent]) -> Vec<&str> {
         .collect()
 }
 
-fn dir_bytes(path: &std::path::Path) -> u64 {
-    std::fs::read_dir(path)
-        .unwrap()
-        .map(|entry| entry.unwrap().metadata().unwrap().len())
-        .sum()
-}
-
 /// (seconds, index bytes) of indexing `bodies` with one variant.
 fn index_bodies(variant: &Variant, bodies: &[&str]) -> (f64, u64) {
     let dir = tempfile::tempdir().unwrap();
@@ -113,7 +106,7 @@ fn index_bodies(variant: &Variant, bodies: &[&str]) -> (f64, u64) {
     }
     writer.commit().unwrap();
     writer.wait_merging_threads().unwrap();
-    (started.elapsed().as_secs_f64(), dir_bytes(dir.path()))
+    (started.elapsed().as_secs_f64(), disk_usage(dir.path()))
 }
 
 fn median(mut values: Vec<f64>) -> (f64, f64, f64) {
@@ -171,7 +164,7 @@ fn main() {
     }
     writer.commit().unwrap();
     writer.wait_merging_threads().unwrap();
-    let total = dir_bytes(dir.path()) as f64;
+    let total = disk_usage(dir.path()) as f64;
     println!(
         "production index: {:.0} bytes/record, {:.2}x the raw protobuf ({:.0} bytes/record)",
         total / events.len() as f64,

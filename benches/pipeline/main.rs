@@ -256,7 +256,7 @@ fn main() {
     let (queries, query_rss) = queries(&binary, &broker, &index_dir, &tokens, &account, &events, &options);
     report.insert("queries".into(), queries);
 
-    let index_bytes = procs::dir_bytes(&index_dir);
+    let index_bytes = pivotlog_index::disk_usage(&index_dir);
     let peak = Spread::of(&indexer_peak_rss);
     println!("\n5. cost");
     println!(

@@ -131,18 +131,3 @@ pub fn pivotlog(binary: &Path, broker: &Broker, topic: &str) -> Command {
         .env("RUST_LOG", "warn");
     command
 }
-
-pub fn dir_bytes(path: &Path) -> u64 {
-    std::fs::read_dir(path)
-        .map(|entries| {
-            entries
-                .filter_map(Result::ok)
-                .map(|entry| match entry.metadata() {
-                    Ok(meta) if meta.is_dir() => dir_bytes(&entry.path()),
-                    Ok(meta) => meta.len(),
-                    Err(_) => 0,
-                })
-                .sum()
-        })
-        .unwrap_or(0)
-}

@@ -86,20 +86,20 @@ impl Slice {
             records: count(DOC_TYPE_RECORD)?,
             calls: count(DOC_TYPE_CALL)?,
             segments: searcher.segment_readers().len(),
-            bytes: self.dir.as_deref().map_or(0, dir_bytes),
+            bytes: self.dir.as_deref().map_or(0, disk_usage),
         })
     }
 }
 
-/// Total size of the files under `dir`.
-fn dir_bytes(dir: &Path) -> u64 {
+/// Total size of the files under `dir`, recursively (0 if it cannot be read).
+pub fn disk_usage(dir: &Path) -> u64 {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return 0;
     };
     entries
         .flatten()
         .map(|entry| match entry.metadata() {
-            Ok(meta) if meta.is_dir() => dir_bytes(&entry.path()),
+            Ok(meta) if meta.is_dir() => disk_usage(&entry.path()),
             Ok(meta) => meta.len(),
             Err(_) => 0,
         })

@@ -42,7 +42,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use slice::Slice;
 
 pub use checkpoint::Checkpoint;
-pub use info::{IndexInfo, SliceInfo};
+pub use info::{disk_usage, IndexInfo, SliceInfo};
 pub use reader::{CallCursor, CallPage, ListCalls};
 pub use schema::{event_order, Fields, INDEX_FORMAT, MAX_INDEXED_TEXT_BYTES};
 pub use summary::CallSummary;
