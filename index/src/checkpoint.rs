@@ -1,4 +1,5 @@
-//! The Kafka position stored in each tantivy commit.
+//! The Kafka position the index has applied: `checkpoint.json`, replaced atomically
+//! (write, sync, rename) after the slices it covers are committed.
 
 use std::collections::BTreeMap;
 use std::io::Write;
