@@ -1,22 +1,45 @@
 //! Who may read what, and where the reading runs: every API handler starts here.
 
 use axum::extract::rejection::PathRejection;
+use axum::extract::Path;
 
 use crate::envelope::RequestContext;
 use crate::source::Source;
 use crate::{ApiError, AppState};
 
-/// Authenticates the caller and checks it may read `account_id`; returns where to read.
-pub async fn authorize(
+/// A route's decoded path parameters, which name the account they read.
+pub trait AccountPath {
+    fn account_id(&self) -> &str;
+}
+
+impl AccountPath for String {
+    fn account_id(&self) -> &str {
+        self
+    }
+}
+
+/// `(ACCOUNT_ID, ID)`.
+impl AccountPath for (String, String) {
+    fn account_id(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Authenticates the caller, then decodes the path and checks the caller may read its
+/// account; returns the path and where to read. The token is checked first, so a
+/// request without a valid one learns nothing, not even whether its path decodes.
+pub async fn authorize<P: AccountPath>(
     state: &AppState,
     context: &RequestContext,
-    account_id: &str,
-) -> Result<Source, ApiError> {
+    path: Result<Path<P>, PathRejection>,
+) -> Result<(P, Source), ApiError> {
     let principal = state
         .auth
         .authenticate(context.auth_token.as_deref())
         .map_err(ApiError::Unauthorized)?;
+    let Path(path) = path.map_err(bad_path)?;
     let source = state.source()?;
+    let account_id = path.account_id();
     if !is_account_id(account_id) {
         return Err(ApiError::invalid_parameter(
             "account_id",
@@ -31,7 +54,7 @@ pub async fn authorize(
         None
     };
     if principal.may_read(account_id, ancestors.as_deref()) {
-        Ok(source)
+        Ok((path, source))
     } else {
         Err(ApiError::Forbidden)
     }
@@ -44,7 +67,7 @@ fn is_account_id(text: &str) -> bool {
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
-pub fn bad_path(rejection: PathRejection) -> ApiError {
+fn bad_path(rejection: PathRejection) -> ApiError {
     ApiError::invalid_parameter(
         "path",
         "encoding",

@@ -10,7 +10,7 @@ use pivotlog_proto::kazoo::{debug_id, record_fields};
 use pivotlog_proto::time::unix_ms_to_gregorian_s;
 use pivotlog_proto::DebugEvent;
 
-use crate::access::{authorize, bad_path};
+use crate::access::authorize;
 use crate::envelope::{unix_ms_now, Failure, Paging, RequestContext, Success};
 use crate::params::{encode_key, Params};
 use crate::source::{Answer, Source};
@@ -27,8 +27,7 @@ pub async fn list_calls(
     RawQuery(query): RawQuery,
 ) -> Result<Success, Failure> {
     let fail = |err: ApiError| err.with(&context);
-    let account_id = path.map_err(bad_path).map_err(fail)?.0;
-    let source = authorize(&state, &context, &account_id).await.map_err(fail)?;
+    let (account_id, source) = authorize(&state, &context, path).await.map_err(fail)?;
     let params = Params::parse(query.as_deref()).map_err(fail)?;
     let page_size = params.page_size().map_err(fail)?;
     let ascending = params.ascending(false).map_err(fail)?;
@@ -80,8 +79,7 @@ pub async fn call_records(
     RawQuery(query): RawQuery,
 ) -> Result<Success, Failure> {
     let fail = |err: ApiError| err.with(&context);
-    let (account_id, id) = path.map_err(bad_path).map_err(fail)?.0;
-    let source = authorize(&state, &context, &account_id).await.map_err(fail)?;
+    let ((account_id, id), source) = authorize(&state, &context, path).await.map_err(fail)?;
     let params = Params::parse(query.as_deref()).map_err(fail)?;
     let page_size = params.page_size().map_err(fail)?;
     let ascending = params.ascending(true).map_err(fail)?;

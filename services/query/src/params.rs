@@ -103,13 +103,14 @@ impl Params {
         }
     }
 
-    /// `None` with `paginate=false`, else the page size (default 50).
+    /// `None` with `paginate=false`, else the page size (default 50). A malformed
+    /// `page_size` is an error even when `paginate=false` makes it moot.
     pub fn page_size(&self) -> Result<Option<usize>, ApiError> {
+        let page_size = self.integer("page_size", 1..=MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE)?;
         if self.boolean("paginate")? == Some(false) {
             return Ok(None);
         }
-        self.integer("page_size", 1..=MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE)
-            .map(Some)
+        Ok(Some(page_size))
     }
 
     /// `ascending=true` or `descending=false` reverse the endpoint's default order.

@@ -15,7 +15,7 @@ use pivotlog_index::search::{
 use pivotlog_proto::kazoo::debug_id;
 use pivotlog_proto::time::{iso8601_utc, unix_ms_to_gregorian_s};
 
-use crate::access::{authorize, bad_path};
+use crate::access::authorize;
 use crate::envelope::{unix_ms_now, Failure, Paging, RequestContext, Success};
 use crate::params::{encode_key, Params};
 use crate::source::{SearchSpec, Source, StatsSpec};
@@ -134,8 +134,7 @@ impl Scope {
         path: Result<Path<String>, PathRejection>,
         query: Option<&str>,
     ) -> Result<Scope, ApiError> {
-        let account_id = path.map_err(bad_path)?.0;
-        let source = authorize(state, context, &account_id).await?;
+        let (account_id, source) = authorize(state, context, path).await?;
         let params = Params::parse(query)?;
         let (text, query) = parse_query(&source, &params)?;
         let (from_ms, to_ms) = params

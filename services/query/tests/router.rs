@@ -86,3 +86,45 @@ async fn api_errors_use_the_crossbar_envelope() {
     let body: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(body["data"], serde_json::json!([]));
 }
+
+#[tokio::test]
+async fn the_token_is_checked_before_the_path_is_decoded() {
+    let index = PivotIndex::create_in_ram().unwrap();
+    let paths = [
+        "/v2/accounts/%FF/pivot/debug".to_owned(),
+        format!("/v2/accounts/{ACCOUNT}/pivot/debug/%FF"),
+        "/v2/accounts/%FF/pivot/search?q=x".to_owned(),
+        "/v2/accounts/%FF/pivot/search/stats?q=x".to_owned(),
+    ];
+    for uri in &paths {
+        for token in [None, Some("nope")] {
+            let (status, body) = call(state().with_index(index.clone()), "GET", uri, token).await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "{uri} with {token:?}: {body}");
+        }
+        let (status, body) = call(state().with_index(index.clone()), "GET", uri, Some("t")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}: {body}");
+        let body: Value = serde_json::from_str(&body).unwrap();
+        assert!(body["data"]["path"]["encoding"].is_object(), "{uri}: {body}");
+    }
+}
+
+#[tokio::test]
+async fn a_malformed_page_size_is_rejected_even_without_pagination() {
+    let index = PivotIndex::create_in_ram().unwrap();
+    for endpoint in [
+        format!("/v2/accounts/{ACCOUNT}/pivot/debug"),
+        format!("/v2/accounts/{ACCOUNT}/pivot/debug/some-call"),
+    ] {
+        for page_size in ["0", "abc", "-1", "100000"] {
+            let uri = format!("{endpoint}?paginate=false&page_size={page_size}");
+            let (status, body) = call(state().with_index(index.clone()), "GET", &uri, Some("t")).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}: {body}");
+            let body: Value = serde_json::from_str(&body).unwrap();
+            assert!(body["data"]["page_size"].is_object(), "{uri}: {body}");
+        }
+    }
+    // A valid page_size is moot without pagination, not an error.
+    let uri = format!("/v2/accounts/{ACCOUNT}/pivot/debug?paginate=false&page_size=10");
+    let (status, body) = call(state().with_index(index), "GET", &uri, Some("t")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
