@@ -211,6 +211,12 @@ fn main() {
         .show(1),
         100.0 * ingest_rate.median / ceiling_rate.median
     );
+    let mib = |bytes: &[f64]| Spread::of(&bytes.iter().map(|b| b / 1048576.0).collect::<Vec<_>>()).show(0);
+    println!(
+        "   indexer peak RSS {} MiB, of it heap {} MiB",
+        mib(&indexer_peak_rss),
+        mib(&indexer_peak_anon)
+    );
     let index_dir = last_dir.expect("at least one run");
 
     let tokens = data_root.path().join("tokens.json");
@@ -263,8 +269,8 @@ fn main() {
         "   index: {:.0} bytes/record ({:.2}× the raw protobuf); indexer peak RSS {} MiB, of it heap {} MiB, over a {records}-record backlog (target ≤ 1024); query service RSS {:.0} MiB (peak {:.0})",
         index_bytes as f64 / records as f64,
         index_bytes as f64 / raw_bytes as f64,
-        Spread::of(&indexer_peak_rss.iter().map(|b| b / 1048576.0).collect::<Vec<_>>()).show(0),
-        Spread::of(&indexer_peak_anon.iter().map(|b| b / 1048576.0).collect::<Vec<_>>()).show(0),
+        mib(&indexer_peak_rss),
+        mib(&indexer_peak_anon),
         query_rss.0 as f64 / 1048576.0,
         query_rss.1 as f64 / 1048576.0,
     );
