@@ -58,8 +58,7 @@ fn inspect(broker: &Broker, live: &Path) -> Value {
 fn reindex_rebuilds_beside_the_live_index_and_swaps_it_in() {
     let broker = Broker::start();
     broker.create_topic(TOPIC, 2);
-    let now_s = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
-    let start_ms = ((now_s - 3600) * 1000).to_string();
+    let start_ms = an_hour_ago_unix_ms();
     let simulated = simulate(
         &broker,
         TOPIC,

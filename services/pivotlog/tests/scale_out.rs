@@ -9,7 +9,7 @@
 mod support;
 
 use std::path::Path;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use serde_json::{json, Value};
 use support::*;
@@ -159,8 +159,7 @@ fn three_indexers_and_two_query_processes_answer_as_one_node() {
     let mut publish = pivotlog(&broker, TOPIC);
     publish.args(["publish", CORPUS_PATH]);
     run_ok(publish);
-    let now_s = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
-    let start_ms = ((now_s - 3600) * 1000).to_string();
+    let start_ms = an_hour_ago_unix_ms();
     let simulated = simulate(
         &broker,
         TOPIC,

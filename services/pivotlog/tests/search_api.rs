@@ -5,7 +5,7 @@
 mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use serde_json::{json, Value};
 use support::*;
@@ -54,8 +54,7 @@ fn start() -> Stack {
         publish.args(["publish", path]);
         run_ok(publish);
     }
-    let now_s = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
-    let start_ms = ((now_s - 3600) * 1000).to_string();
+    let start_ms = an_hour_ago_unix_ms();
     let sim_args = [
         "--count",
         "800",

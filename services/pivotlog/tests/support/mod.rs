@@ -271,6 +271,16 @@ impl Api {
     }
 }
 
+/// An hour ago, whole seconds, in Unix ms: a `--start-unix-ms` for simulated traffic
+/// that the API's default time window holds.
+pub fn an_hour_ago_unix_ms() -> String {
+    let now_s = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    ((now_s - 3600) * 1000).to_string()
+}
+
 /// Publishes simulated traffic to `topic` and returns the same documents (the
 /// simulator is deterministic: `--stdout` with the same arguments prints them).
 pub fn simulate(broker: &Broker, topic: &str, args: &[&str]) -> Vec<Value> {
