@@ -9,6 +9,13 @@ pub const MAX_GREGORIAN_S: i64 = 315_537_897_599;
 /// [`MAX_GREGORIAN_S`] as Unix milliseconds.
 pub const MAX_UNIX_MS: i64 = (MAX_GREGORIAN_S - UNIX_EPOCH_IN_GREGORIAN_S) * 1000 + 999;
 
+/// The wall clock as Unix milliseconds (0 before 1970, which no real clock reads).
+pub fn now_unix_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX))
+}
+
 pub fn gregorian_s_to_unix_ms(gregorian_s: i64) -> i64 {
     (gregorian_s - UNIX_EPOCH_IN_GREGORIAN_S).saturating_mul(1000)
 }
