@@ -141,14 +141,15 @@ impl PivotIndex {
     /// One page of matches and the exact number of all matches.
     pub fn search(&self, request: &Search) -> Result<SearchPage, SearchError> {
         request.check()?;
+        let query = self.parse_query(&request.query)?;
         let slices = self.slices_between(request.created_from_ms, request.created_to_ms)?;
         if let [only] = slices.as_slice() {
-            return only.search(request);
+            return only.search(request, &query);
         }
         let part = request.for_each_part();
         let pages = slices
             .iter()
-            .map(|slice| slice.search(&part))
+            .map(|slice| slice.search(&part, &query))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(merge::search_pages(request, pages))
     }
@@ -156,10 +157,11 @@ impl PivotIndex {
     /// Counts of all matches by status code and by time bucket.
     pub fn search_stats(&self, request: &StatsRequest) -> Result<SearchStats, SearchError> {
         let (origin_ms, buckets) = request.buckets()?;
+        let query = self.parse_query(&request.query)?;
         let parts = self
             .slices_between(request.created_from_ms, request.created_to_ms)?
             .iter()
-            .map(|slice| slice.search_stats(request))
+            .map(|slice| slice.search_stats(request, &query))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(merge::search_stats(parts).unwrap_or_else(|| SearchStats {
             counts: crate::search::Counts {

@@ -32,6 +32,7 @@ mod schema;
 pub mod search;
 mod slice;
 mod summary;
+pub mod wire;
 mod writer;
 
 use std::collections::BTreeMap;

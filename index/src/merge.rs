@@ -64,16 +64,12 @@ pub fn call_records(parts: Vec<Vec<DebugEvent>>) -> Vec<DebugEvent> {
     records
 }
 
-impl Search<'_> {
+impl Search {
     /// What each part must answer so that [`search_pages`] can build this page: the
     /// same request, except that a relevance page at offset `o` needs every part's
     /// first `o + page_size` hits.
-    pub fn for_each_part(&self) -> Search<'_> {
-        let mut part = Search {
-            snippet: self.snippet.clone(),
-            start: self.start.clone(),
-            ..*self
-        };
+    pub fn for_each_part(&self) -> Search {
+        let mut part = self.clone();
         if let (SearchOrder::Relevance, Some(SearchCursor::Offset(offset))) = (self.order, &self.start) {
             part.page_size = offset.saturating_add(self.page_size);
             part.start = None;

@@ -24,7 +24,7 @@ pub struct CallCursor {
 }
 
 /// A request for one page of an account's calls.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ListCalls {
     pub account_id: String,
     /// Inclusive bounds on the call's first record, Unix ms.
@@ -38,7 +38,7 @@ pub struct ListCalls {
 }
 
 /// One page of calls, and where the next one starts.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CallPage {
     pub calls: Vec<CallSummary>,
     pub next: Option<CallCursor>,

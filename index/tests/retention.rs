@@ -146,7 +146,6 @@ fn answers_at_slice_edges_equal_a_filter_of_every_record() {
         *at = (*at).min(e.created_unix_ms);
         first
     });
-    let query = index.parse_query("*").unwrap();
     for edge in [MIDNIGHT - DAY_MS, MIDNIGHT, MIDNIGHT + DAY_MS] {
         for (from, to) in [
             (edge - 1, edge),
@@ -175,8 +174,8 @@ fn answers_at_slice_edges_equal_a_filter_of_every_record() {
                 .collect();
             let page = index
                 .search(&Search {
-                    account_id: ACCOUNT,
-                    query: &query,
+                    account_id: ACCOUNT.into(),
+                    query: "*".into(),
                     created_from_ms: from,
                     created_to_ms: to,
                     order: SearchOrder::Oldest,
@@ -193,8 +192,8 @@ fn answers_at_slice_edges_equal_a_filter_of_every_record() {
             assert_eq!(found, expected, "search order {from}..={to}");
             let stats = index
                 .search_stats(&StatsRequest {
-                    account_id: ACCOUNT,
-                    query: &query,
+                    account_id: ACCOUNT.into(),
+                    query: "*".into(),
                     created_from_ms: from,
                     created_to_ms: to,
                     interval_ms: 600_000,

@@ -67,13 +67,10 @@ fn search_from(
     page_size: usize,
     start: Option<SearchCursor>,
 ) -> SearchPage {
-    let parsed = index
-        .parse_query(query)
-        .unwrap_or_else(|err| panic!("{query}: {err}"));
     index
         .search(&Search {
-            account_id: account,
-            query: &parsed,
+            account_id: account.into(),
+            query: query.into(),
             created_from_ms: 0,
             created_to_ms: i64::MAX,
             order,
@@ -81,7 +78,7 @@ fn search_from(
             start,
             snippet: SnippetOptions::default(),
         })
-        .unwrap()
+        .unwrap_or_else(|err| panic!("{query}: {err}"))
 }
 
 /// (call id, kind) of every hit.
@@ -252,11 +249,10 @@ fn snippets_highlight_the_matching_words_html_escaped() {
         .unwrap()
         .starts_with("Error: connect ECONNREFUSED"));
 
-    let parsed = index.parse_query("ECONNREFUSED").unwrap();
     let custom = index
         .search(&Search {
-            account_id: ACCOUNT,
-            query: &parsed,
+            account_id: ACCOUNT.into(),
+            query: "ECONNREFUSED".into(),
             created_from_ms: 0,
             created_to_ms: i64::MAX,
             order: SearchOrder::Relevance,
@@ -343,12 +339,11 @@ fn cursors_page_through_every_hit_once_in_order_with_exact_totals() {
 #[test]
 fn stats_add_up_to_the_total() {
     let (_dir, index) = build(&many_calls(ACCOUNT, 100));
-    let parsed = index.parse_query("timeout -status_code:200").unwrap();
     let start = 1_700_000_000_000;
     let stats = index
         .search_stats(&StatsRequest {
-            account_id: ACCOUNT,
-            query: &parsed,
+            account_id: ACCOUNT.into(),
+            query: "timeout -status_code:200".into(),
             created_from_ms: start,
             created_to_ms: start + 29,
             interval_ms: 10,
@@ -382,8 +377,8 @@ fn stats_add_up_to_the_total() {
     assert_eq!(page.total, counts.total);
 
     let too_fine = index.search_stats(&StatsRequest {
-        account_id: ACCOUNT,
-        query: &parsed,
+        account_id: ACCOUNT.into(),
+        query: "timeout -status_code:200".into(),
         created_from_ms: 0,
         created_to_ms: 86_400_000,
         interval_ms: 60_000,

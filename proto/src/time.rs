@@ -13,7 +13,9 @@ pub const MAX_UNIX_MS: i64 = (MAX_GREGORIAN_S - UNIX_EPOCH_IN_GREGORIAN_S) * 100
 pub fn now_unix_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |elapsed| i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX))
+        .map_or(0, |elapsed| {
+            i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX)
+        })
 }
 
 pub fn gregorian_s_to_unix_ms(gregorian_s: i64) -> i64 {

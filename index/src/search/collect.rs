@@ -114,9 +114,11 @@ impl SegmentCollector for TimeOrderedSegment {
 }
 
 /// Counts of matches by status code (`None`: records without one) and by time bucket.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Counts {
     pub total: u64,
+    /// `None`: records without a status (requests, errors).
+    #[serde(with = "crate::wire::pairs")]
     pub by_status: BTreeMap<Option<u64>, u64>,
     /// One count per bucket of `interval_ms`, the first starting at `origin_ms`.
     pub by_time: Vec<u64>,

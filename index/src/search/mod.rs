@@ -39,7 +39,8 @@ pub const MAX_HISTOGRAM_BUCKETS: usize = 1_000;
 pub const MAX_SNIPPET_CHARS: usize = 1_000;
 
 /// Order of hits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum SearchOrder {
     Newest,
     Oldest,
@@ -56,7 +57,7 @@ pub enum SearchCursor {
 }
 
 /// How snippets are cut and marked.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SnippetOptions {
     /// Characters of body around the matches; 0 turns snippets off.
     pub max_chars: usize,
@@ -74,11 +75,14 @@ impl Default for SnippetOptions {
     }
 }
 
-/// What to search: the parsed query and the scope the server imposes around it.
-#[derive(Debug)]
-pub struct Search<'a> {
-    pub account_id: &'a str,
-    pub query: &'a UserQuery,
+/// What to search: the user's query text and the scope the server imposes around it.
+/// The same value is read locally and sent to shards; each index parses the text
+/// against its own schema ([`PivotIndex::parse_query`](crate::PivotIndex::parse_query)).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Search {
+    pub account_id: String,
+    /// The query language's text ([`UserQuery`]).
+    pub query: String,
     /// Inclusive bounds on the record's time, Unix ms.
     pub created_from_ms: i64,
     pub created_to_ms: i64,
@@ -89,7 +93,7 @@ pub struct Search<'a> {
 }
 
 /// One page of hits.
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct SearchPage {
     /// Every match in scope, not only this page's.
     pub total: u64,
@@ -98,8 +102,9 @@ pub struct SearchPage {
 }
 
 /// A matching record.
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct SearchHit {
+    #[serde(with = "crate::wire::event")]
     pub event: DebugEvent,
     /// The request URI and method (response records carry their request's).
     pub uri: Option<String>,
@@ -121,11 +126,11 @@ impl SearchHit {
     }
 }
 
-/// What counts to compute over a query's matches.
-#[derive(Debug)]
-pub struct StatsRequest<'a> {
-    pub account_id: &'a str,
-    pub query: &'a UserQuery,
+/// What counts to compute over a query's matches (the query as in [`Search`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatsRequest {
+    pub account_id: String,
+    pub query: String,
     pub created_from_ms: i64,
     pub created_to_ms: i64,
     /// Width of a histogram bucket; buckets are aligned to the Unix epoch (UTC).
@@ -133,7 +138,7 @@ pub struct StatsRequest<'a> {
 }
 
 /// Counts of a query's matches; both breakdowns add up to `total`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SearchStats {
     pub counts: Counts,
     /// Start of the first bucket, Unix ms.
@@ -164,7 +169,7 @@ impl From<tantivy::TantivyError> for SearchError {
     }
 }
 
-impl Search<'_> {
+impl Search {
     /// Refuses a page no index would serve (past [`MAX_RESULT_WINDOW`], or a cursor of
     /// the other kind of order), before any work is done.
     pub fn check(&self) -> Result<(), SearchError> {
@@ -188,7 +193,7 @@ impl Search<'_> {
     }
 }
 
-impl StatsRequest<'_> {
+impl StatsRequest {
     /// Start of the first histogram bucket and the number of buckets, or why the
     /// histogram cannot be built.
     pub fn buckets(&self) -> Result<(i64, usize), SearchError> {
@@ -226,13 +231,14 @@ impl Slice {
         UserQuery::parse(self, text)
     }
 
-    /// One page of matches and the exact number of all matches.
-    pub fn search(&self, request: &Search) -> Result<SearchPage, SearchError> {
+    /// One page of matches of `query` (`request.query` parsed) and the exact number
+    /// of all matches.
+    pub(crate) fn search(&self, request: &Search, query: &UserQuery) -> Result<SearchPage, SearchError> {
         request.check()?;
         let searcher = self.searcher();
-        let scoped = request.query.scoped(
+        let scoped = query.scoped(
             self,
-            request.account_id,
+            &request.account_id,
             request.created_from_ms,
             request.created_to_ms,
         );
@@ -283,7 +289,7 @@ impl Slice {
         } else {
             None
         };
-        let snippets = Snippets::new(self, &searcher, request.query, &request.snippet)?;
+        let snippets = Snippets::new(self, &searcher, query, &request.snippet)?;
         let mut first_created = HashMap::new();
         let hits = found
             .into_iter()
@@ -292,12 +298,17 @@ impl Slice {
         Ok(SearchPage { total, hits, next })
     }
 
-    /// Counts of all matches by status code and by time bucket.
-    pub fn search_stats(&self, request: &StatsRequest) -> Result<SearchStats, SearchError> {
+    /// Counts of all matches of `query` (`request.query` parsed) by status code and
+    /// by time bucket.
+    pub(crate) fn search_stats(
+        &self,
+        request: &StatsRequest,
+        query: &UserQuery,
+    ) -> Result<SearchStats, SearchError> {
         let (origin_ms, buckets) = request.buckets()?;
-        let scoped = request.query.scoped(
+        let scoped = query.scoped(
             self,
-            request.account_id,
+            &request.account_id,
             request.created_from_ms,
             request.created_to_ms,
         );

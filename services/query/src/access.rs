@@ -1,11 +1,39 @@
-//! Who may read what, and where the reading runs: every API handler starts here.
+//! Who may read what: every API handler takes an [`AccountRead`], so no handler runs
+//! before the caller is authenticated and allowed to read the account in its path.
 
 use axum::extract::rejection::PathRejection;
-use axum::extract::Path;
+use axum::extract::{FromRequestParts, Path};
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
 
-use crate::envelope::RequestContext;
+use crate::envelope::{ApiError, RequestContext};
+use crate::params::Params;
 use crate::source::Source;
-use crate::{ApiError, AppState};
+use crate::state::AppState;
+
+/// A request to read one account, admitted: the caller may read the account its path
+/// names; `params` are its query parameters, parsed strictly.
+pub struct AccountRead<P> {
+    pub path: P,
+    /// Where to read.
+    pub source: Source,
+    pub params: Params,
+}
+
+impl<P> FromRequestParts<AppState> for AccountRead<P>
+where
+    P: AccountPath + DeserializeOwned + Send,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let Ok(context) = RequestContext::from_request_parts(parts, state).await;
+        let path = Path::<P>::from_request_parts(parts, state).await;
+        let (path, source) = authorize(state, &context, path).await?;
+        let params = Params::parse(parts.uri.query())?;
+        Ok(AccountRead { path, source, params })
+    }
+}
 
 /// A route's decoded path parameters, which name the account they read.
 pub trait AccountPath {
@@ -28,7 +56,7 @@ impl AccountPath for (String, String) {
 /// Authenticates the caller, then decodes the path and checks the caller may read its
 /// account; returns the path and where to read. The token is checked first, so a
 /// request without a valid one learns nothing, not even whether its path decodes.
-pub async fn authorize<P: AccountPath>(
+async fn authorize<P: AccountPath>(
     state: &AppState,
     context: &RequestContext,
     path: Result<Path<P>, PathRejection>,
@@ -74,19 +102,4 @@ fn bad_path(rejection: PathRejection) -> ApiError {
         format!("the URL path cannot be decoded: {rejection}"),
         "",
     )
-}
-
-/// Runs an index read on the blocking pool: reads take up to milliseconds of CPU and
-/// would otherwise stall every request sharing the async worker.
-pub async fn run_blocking<T: Send + 'static>(
-    work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
-) -> Result<T, ApiError> {
-    // Counted until the read ends, even if the request gives up on it (timeout).
-    let in_flight = crate::metrics::ReadInFlight::enter();
-    tokio::task::spawn_blocking(move || {
-        let _in_flight = in_flight;
-        work()
-    })
-    .await
-    .unwrap_or_else(|err| Err(ApiError::Internal(err.to_string())))
 }

@@ -1,41 +1,35 @@
 //! `GET /v2/accounts/{ACCOUNT_ID}/pivot/debug[/{ID}]`.
 
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, RawQuery, State};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use pivotlog_index::{CallCursor, CallSummary, ListCalls};
 use pivotlog_proto::kazoo::{debug_id, record_fields};
-use pivotlog_proto::time::unix_ms_to_gregorian_s;
+use pivotlog_proto::time::{now_unix_ms, unix_ms_to_gregorian_s};
 use pivotlog_proto::DebugEvent;
 
-use crate::access::authorize;
-use crate::envelope::{unix_ms_now, Failure, Paging, RequestContext, Success};
-use crate::params::{encode_key, Params};
-use crate::source::{Answer, Source};
-use crate::{ApiError, AppState};
+use crate::access::AccountRead;
+use crate::answer::Answer;
+use crate::envelope::{ApiError, Paging, Success};
+use crate::params::encode_key;
+use crate::source::Source;
 
 /// Most calls one `paginate=false` listing returns; more is a 416, as in Crossbar.
 pub const MAX_UNPAGINATED_CALLS: usize = 10_000;
 
 /// The listing: one item per call, newest first, paged by a stable time cursor.
-pub async fn list_calls(
-    State(state): State<AppState>,
-    context: RequestContext,
-    path: Result<Path<String>, PathRejection>,
-    RawQuery(query): RawQuery,
-) -> Result<Success, Failure> {
-    let fail = |err: ApiError| err.with(&context);
-    let (account_id, source) = authorize(&state, &context, path).await.map_err(fail)?;
-    let params = Params::parse(query.as_deref()).map_err(fail)?;
-    let page_size = params.page_size().map_err(fail)?;
-    let ascending = params.ascending(false).map_err(fail)?;
+pub async fn list_calls(read: AccountRead<String>) -> Result<Success, ApiError> {
+    let AccountRead {
+        path: account_id,
+        source,
+        params,
+    } = read;
+    let page_size = params.page_size()?;
+    let ascending = params.ascending(false)?;
     let (from, to) = params
-        .time_range(unix_ms_now(), false)
-        .map_err(fail)?
+        .time_range(now_unix_ms(), false)?
         .expect("the range has defaults");
-    let start = params.start_key::<CallCursor>().map_err(fail)?;
+    let start = params.start_key::<CallCursor>()?;
     let request = ListCalls {
         account_id,
         created_from_ms: from,
@@ -44,12 +38,12 @@ pub async fn list_calls(
         page_size: Some(page_size.unwrap_or(MAX_UNPAGINATED_CALLS)),
         start: start.as_ref().map(|(_, cursor)| cursor.clone()),
     };
-    let answer = source.list_calls(request).await.map_err(fail)?;
+    let answer = source.list_calls(request).await?;
     let page = answer.value;
     if page_size.is_none() && page.next.is_some() {
-        return Err(fail(ApiError::RangeNotSatisfiable(format!(
+        return Err(ApiError::RangeNotSatisfiable(format!(
             "more than {MAX_UNPAGINATED_CALLS} calls in range: page through them or narrow created_from/created_to"
-        ))));
+        )));
     }
     let data = page.calls.iter().map(listing_item).collect();
     let paging = page_size.map(|_| Paging {
@@ -57,7 +51,6 @@ pub async fn list_calls(
         next_start_key: page.next.as_ref().map(encode_key),
     });
     Ok(Success {
-        context,
         data: Value::Array(data),
         paging,
         total_hits: None,
@@ -72,21 +65,18 @@ struct RecordKey {
 }
 
 /// Every record of one call, oldest first; `{ID}` is a call id or a `debug_id`.
-pub async fn call_records(
-    State(state): State<AppState>,
-    context: RequestContext,
-    path: Result<Path<(String, String)>, PathRejection>,
-    RawQuery(query): RawQuery,
-) -> Result<Success, Failure> {
-    let fail = |err: ApiError| err.with(&context);
-    let ((account_id, id), source) = authorize(&state, &context, path).await.map_err(fail)?;
-    let params = Params::parse(query.as_deref()).map_err(fail)?;
-    let page_size = params.page_size().map_err(fail)?;
-    let ascending = params.ascending(true).map_err(fail)?;
-    let range = params.time_range(unix_ms_now(), true).map_err(fail)?;
-    let start = params.start_key::<RecordKey>().map_err(fail)?;
+pub async fn call_records(read: AccountRead<(String, String)>) -> Result<Success, ApiError> {
+    let AccountRead {
+        path: (account_id, id),
+        source,
+        params,
+    } = read;
+    let page_size = params.page_size()?;
+    let ascending = params.ascending(true)?;
+    let range = params.time_range(now_unix_ms(), true)?;
+    let start = params.start_key::<RecordKey>()?;
 
-    let answer = find_call(&source, &account_id, &id).await.map_err(fail)?;
+    let answer = find_call(&source, &account_id, &id).await?;
     let mut records = answer.value;
     // The debug_id names the call by its first record, whatever the filters keep.
     let call_debug_id = records
@@ -103,12 +93,12 @@ pub async fn call_records(
             .iter()
             .position(|record| record.event_id == key.event_id)
             .ok_or_else(|| {
-                fail(ApiError::invalid_parameter(
+                ApiError::invalid_parameter(
                     "start_key",
                     "not_found",
                     "start_key is not a record of this call".into(),
                     "",
-                ))
+                )
             })?,
         None => 0,
     };
@@ -127,7 +117,6 @@ pub async fn call_records(
         }),
     });
     Ok(Success {
-        context,
         data: Value::Array(data),
         paging,
         total_hits: None,

@@ -1,18 +1,26 @@
 //! Crossbar's response envelopes, success and error, and the request context they echo.
+//!
+//! Handlers return a [`Success`] or an [`ApiError`] and know nothing of the request
+//! they answer: each renders its own fields, and the [`complete`] layer, which holds
+//! the request's [`RequestContext`], adds what every envelope echoes (request id, auth
+//! token, node, version, timestamp). So the context is carried in one place.
 
 use std::hash::{Hash, Hasher};
-use std::time::{SystemTime, UNIX_EPOCH};
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use rand::Rng;
 use serde_json::{json, Map, Value};
 
+use pivotlog_index::search::SearchError;
+use pivotlog_proto::time::now_unix_ms;
+
+use crate::answer::Gaps;
 use crate::auth::AuthError;
-use crate::source::Gaps;
 
 pub(crate) const REQUEST_ID_HEADER: &str = "x-request-id";
 const MAX_REQUEST_ID_LEN: usize = 128;
@@ -28,7 +36,10 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestContext {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(RequestContext::of(&parts.headers, parts.uri.query()))
+        Ok(match parts.extensions.get::<RequestContext>() {
+            Some(context) => context.clone(),
+            None => RequestContext::of(&parts.headers, parts.uri.query()),
+        })
     }
 }
 
@@ -63,7 +74,7 @@ impl RequestContext {
         envelope.insert("version".into(), env!("CARGO_PKG_VERSION").into());
         envelope.insert(
             "timestamp".into(),
-            pivotlog_proto::time::iso8601_utc(unix_ms_now()).into(),
+            pivotlog_proto::time::iso8601_utc(now_unix_ms()).into(),
         );
         envelope
     }
@@ -161,10 +172,22 @@ impl ApiError {
         ApiError::Validation(json!({ name: { code: { "message": message, "value": value } } }))
     }
 
-    pub fn with(self, context: &RequestContext) -> Failure {
-        Failure {
-            context: context.clone(),
-            error: self,
+    /// A search the index refuses, as the client's mistake where it is one (`query`:
+    /// the query text, echoed in a syntax error).
+    pub fn from_search(err: SearchError, query: &str) -> ApiError {
+        match err {
+            SearchError::Query(err) => ApiError::Validation(json!({"q": {"syntax": {
+                "message": err.message,
+                "position": err.position,
+                "value": query,
+            }}})),
+            SearchError::ResultWindow => {
+                ApiError::invalid_parameter("start_key", "result_window", err.to_string(), "")
+            }
+            SearchError::TooManyBuckets { .. } | SearchError::BadInterval => {
+                ApiError::invalid_parameter("interval", "range", err.to_string(), "")
+            }
+            SearchError::Index(err) => err.into(),
         }
     }
 }
@@ -176,23 +199,50 @@ impl From<pivotlog_index::IndexError> for ApiError {
     }
 }
 
-/// An error bound to its request, ready to be rendered.
-#[derive(Debug)]
-pub struct Failure {
-    context: RequestContext,
-    error: ApiError,
-}
-
-impl IntoResponse for Failure {
+impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let status = self.error.status();
-        let mut body = self.context.base();
+        let status = self.status();
+        let mut body = Map::new();
         body.insert("status".into(), "error".into());
         body.insert("error".into(), status.as_u16().to_string().into());
-        body.insert("message".into(), self.error.to_string().into());
-        body.insert("data".into(), self.error.data());
-        self.context.respond(status, body)
+        body.insert("message".into(), self.to_string().into());
+        body.insert("data".into(), self.data());
+        Pending { status, body }.into_response()
     }
+}
+
+/// An envelope's own fields, waiting in the response for [`complete`] to add the
+/// request's context.
+#[derive(Debug, Clone)]
+struct Pending {
+    status: StatusCode,
+    body: Map<String, Value>,
+}
+
+impl IntoResponse for Pending {
+    fn into_response(self) -> Response {
+        let mut response = self.status.into_response();
+        response.extensions_mut().insert(self);
+        response
+    }
+}
+
+/// Middleware: every envelope a handler (or a fallback, or a layer inside this one)
+/// returns is completed with the request's context, which handlers can also extract.
+pub async fn complete(mut request: Request, next: Next) -> Response {
+    let context = RequestContext::of(request.headers(), request.uri().query());
+    request.extensions_mut().insert(context.clone());
+    let mut response = next.run(request).await;
+    let Some(pending) = response.extensions_mut().remove::<Pending>() else {
+        return response;
+    };
+    let mut body = context.base();
+    body.extend(pending.body);
+    let mut completed = context.respond(pending.status, body);
+    completed
+        .extensions_mut()
+        .extend(std::mem::take(response.extensions_mut()));
+    completed
 }
 
 /// Paging fields of a success envelope (absent with `paginate=false`).
@@ -204,7 +254,6 @@ pub struct Paging {
 
 /// A success envelope around `data` (an array of items, or one object).
 pub struct Success {
-    pub context: RequestContext,
     pub data: Value,
     pub paging: Option<Paging>,
     /// Searches: the number of all matches, not only this page's.
@@ -216,7 +265,7 @@ pub struct Success {
 
 impl IntoResponse for Success {
     fn into_response(self) -> Response {
-        let mut body = self.context.base();
+        let mut body = Map::new();
         body.insert("status".into(), "success".into());
         let items = self.data.as_array().map_or(1, Vec::len);
         let outcome = Outcome {
@@ -251,20 +300,24 @@ impl IntoResponse for Success {
             }
         }
         body.insert("data".into(), self.data);
-        let mut response = self.context.respond(StatusCode::OK, body);
+        let mut response = Pending {
+            status: StatusCode::OK,
+            body,
+        }
+        .into_response();
         response.extensions_mut().insert(outcome);
         response
     }
 }
 
 /// Fallback for unknown routes.
-pub async fn not_found(context: RequestContext) -> Failure {
-    ApiError::NotFound.with(&context)
+pub async fn not_found() -> ApiError {
+    ApiError::NotFound
 }
 
 /// Fallback for known routes with a verb other than GET.
-pub async fn method_not_allowed(context: RequestContext) -> Failure {
-    ApiError::MethodNotAllowed.with(&context)
+pub async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
 }
 
 /// An opaque content hash, as Crossbar's `revision`.
@@ -288,10 +341,4 @@ fn node_id() -> &'static str {
 fn random_request_id() -> String {
     let bytes: [u8; 16] = rand::rng().random();
     bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-pub fn unix_ms_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }

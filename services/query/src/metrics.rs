@@ -1,20 +1,10 @@
 //! Prometheus metrics of one API process (or of one [`crate::AppState`] in tests): HTTP
 //! requests, search hits, partial answers, shard requests, index reads in flight and,
-//! when it reads a local index, the index's size. Served at `/metrics`.
+//! when it reads a local index, the index's size (`pivotlog_serve::metrics::IndexCollector`).
+//! Served at `/metrics`.
 
-use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant};
-
-use prometheus::core::{Collector, Desc};
-use prometheus::proto::MetricFamily;
-use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
-};
-
-use pivotlog_index::PivotIndex;
-
-/// `Content-Type` of `/metrics`: the Prometheus text exposition format 0.0.4.
-pub const CONTENT_TYPE: &str = prometheus::TEXT_FORMAT;
+use prometheus::core::Collector;
+use prometheus::{HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry};
 
 /// Latency buckets of API requests, seconds.
 const HTTP_BUCKETS: &[f64] = &[
@@ -105,7 +95,7 @@ impl Metrics {
 
     /// The registry's metrics in the text exposition format.
     pub fn encode(&self) -> String {
-        encode(&self.registry)
+        pivotlog_serve::metrics::encode(&self.registry)
     }
 }
 
@@ -113,26 +103,6 @@ impl Default for Metrics {
     fn default() -> Metrics {
         Metrics::new()
     }
-}
-
-/// `registry`'s metrics in the text exposition format ([`CONTENT_TYPE`]).
-pub fn encode(registry: &Registry) -> String {
-    let mut text = Vec::new();
-    if let Err(err) = TextEncoder::new().encode(&registry.gather(), &mut text) {
-        tracing::warn!(error = %err, "cannot encode the metrics");
-    }
-    String::from_utf8(text).unwrap_or_default()
-}
-
-/// Answers `/metrics` from `registry`. Gathering may read the index directory (see
-/// [`IndexCollector`]), so it runs on the blocking pool.
-pub async fn respond(registry: Registry) -> axum::response::Response {
-    use axum::http::header;
-    use axum::response::IntoResponse;
-    let text = tokio::task::spawn_blocking(move || encode(&registry))
-        .await
-        .unwrap_or_default();
-    ([(header::CONTENT_TYPE, CONTENT_TYPE)], text).into_response()
 }
 
 tokio::task_local! {
@@ -167,132 +137,9 @@ impl Drop for ReadInFlight {
     }
 }
 
-const SLICES: (&str, &str) = ("pivotlog_index_slices", "Time slices of the local index.");
-const SEGMENTS: (&str, &str) = (
-    "pivotlog_index_segments",
-    "Segments of the local index (searchable, across slices).",
-);
-const BYTES: (&str, &str) = (
-    "pivotlog_index_bytes",
-    "Size of the local index on disk, bytes (0 in memory).",
-);
-const DOCUMENTS: (&str, &str) = (
-    "pivotlog_index_documents",
-    "Debug records in the local index (call summary documents not counted).",
-);
-
-/// How long the index figures are reused: computing them walks the index directory.
-pub const INDEX_INFO_TTL: Duration = Duration::from_secs(5);
-
-/// Where an [`IndexCollector`] finds its index (`None`: not open yet, or none).
-pub type IndexSource = Arc<dyn Fn() -> Option<PivotIndex> + Send + Sync>;
-
-/// The `pivotlog_index_*` gauges of a local index, from [`PivotIndex::info`], computed
-/// at scrape time at most every [`INDEX_INFO_TTL`].
-pub struct IndexCollector {
-    index: IndexSource,
-    cached: Mutex<Option<(Instant, Vec<MetricFamily>)>>,
-    descs: Vec<Desc>,
-}
-
-impl IndexCollector {
-    pub fn new(index: IndexSource) -> IndexCollector {
-        let descs = [SLICES, SEGMENTS, BYTES, DOCUMENTS]
-            .into_iter()
-            .flat_map(|(name, help)| {
-                IntGauge::new(name, help)
-                    .expect("valid metric")
-                    .desc()
-                    .into_iter()
-                    .cloned()
-                    .collect::<Vec<_>>()
-            })
-            .collect();
-        IndexCollector {
-            index,
-            cached: Mutex::new(None),
-            descs,
-        }
-    }
-
-    /// Over `index` once it is set.
-    pub fn of_once(index: Arc<OnceLock<PivotIndex>>) -> IndexCollector {
-        IndexCollector::new(Arc::new(move || index.get().cloned()))
-    }
-
-    fn compute(&self) -> Vec<MetricFamily> {
-        let Some(index) = (self.index)() else {
-            return Vec::new();
-        };
-        let info = match index.info() {
-            Ok(info) => info,
-            Err(err) => {
-                tracing::debug!(error = %err, "cannot read the index's figures for metrics");
-                return Vec::new();
-            }
-        };
-        let gauge = |(name, help): (&str, &str), value: u64| {
-            let gauge = IntGauge::new(name, help).expect("valid metric");
-            gauge.set(i64::try_from(value).unwrap_or(i64::MAX));
-            gauge.collect()
-        };
-        [
-            gauge(SLICES, info.slices.len() as u64),
-            gauge(SEGMENTS, info.segments() as u64),
-            gauge(BYTES, info.bytes()),
-            gauge(DOCUMENTS, info.records()),
-        ]
-        .concat()
-    }
-}
-
-impl Collector for IndexCollector {
-    fn desc(&self) -> Vec<&Desc> {
-        self.descs.iter().collect()
-    }
-
-    fn collect(&self) -> Vec<MetricFamily> {
-        let mut cached = self.cached.lock().unwrap_or_else(|e| e.into_inner());
-        match &*cached {
-            Some((at, families)) if at.elapsed() < INDEX_INFO_TTL => families.clone(),
-            _ => {
-                let families = self.compute();
-                // Not cached while there is no index: it may open any moment.
-                if !families.is_empty() {
-                    *cached = Some((Instant::now(), families.clone()));
-                }
-                families
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn gauge_value(registry: &Registry, name: &str) -> Option<f64> {
-        registry
-            .gather()
-            .iter()
-            .find(|family| family.name() == name)
-            .map(|family| family.get_metric()[0].get_gauge().get_value())
-    }
-
-    #[test]
-    fn index_gauges_appear_once_the_index_is_open_and_are_cached() {
-        let slot = Arc::new(OnceLock::new());
-        let registry = Registry::new();
-        registry
-            .register(Box::new(IndexCollector::of_once(slot.clone())))
-            .unwrap();
-        assert_eq!(gauge_value(&registry, DOCUMENTS.0), None, "no index yet");
-        let dir = tempfile::tempdir().unwrap();
-        let index = PivotIndex::open_or_create(dir.path()).unwrap();
-        assert!(slot.set(index).is_ok());
-        assert_eq!(gauge_value(&registry, DOCUMENTS.0), Some(0.0));
-        assert!(gauge_value(&registry, SLICES.0).is_some());
-    }
 
     #[test]
     fn every_instance_has_its_own_registry() {

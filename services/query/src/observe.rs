@@ -17,7 +17,7 @@ use axum::response::Response;
 use tracing::Instrument;
 
 use crate::envelope::{self, Outcome};
-use crate::AppState;
+use crate::state::AppState;
 
 /// Label of requests no route matched.
 pub const UNMATCHED: &str = "unmatched";

@@ -11,7 +11,7 @@ use serde_json::json;
 
 use pivotlog_proto::time::{gregorian_s_to_unix_ms, unix_ms_to_gregorian_s};
 
-use crate::ApiError;
+use crate::envelope::ApiError;
 
 /// Crossbar's default page size.
 pub const DEFAULT_PAGE_SIZE: usize = 50;

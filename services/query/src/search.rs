@@ -4,22 +4,19 @@
 //! The query language is the index's ([`pivotlog_index::search`]); the account and
 //! time range come from the URL and parameters, never from the query text.
 
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, RawQuery, State};
 use serde_json::{json, Map, Value};
 
 use pivotlog_index::search::{
-    SearchCursor, SearchError, SearchHit, SearchOrder, SearchStats, SnippetOptions, UserQuery,
+    Search, SearchCursor, SearchError, SearchHit, SearchOrder, SearchStats, SnippetOptions, StatsRequest,
     MAX_SNIPPET_CHARS,
 };
 use pivotlog_proto::kazoo::debug_id;
-use pivotlog_proto::time::{iso8601_utc, unix_ms_to_gregorian_s};
+use pivotlog_proto::time::{iso8601_utc, now_unix_ms, unix_ms_to_gregorian_s};
 
-use crate::access::authorize;
-use crate::envelope::{unix_ms_now, Failure, Paging, RequestContext, Success};
+use crate::access::AccountRead;
+use crate::envelope::{ApiError, Paging, Success};
 use crate::params::{encode_key, Params};
-use crate::source::{SearchSpec, Source, StatsSpec};
-use crate::{ApiError, AppState};
+use crate::source::Source;
 
 /// Longest `highlight_pre` / `highlight_post`.
 const MAX_TAG_BYTES: usize = 64;
@@ -27,33 +24,24 @@ const MAX_TAG_BYTES: usize = 64;
 const MAX_INTERVAL_S: usize = 366 * 86_400;
 
 /// One page of hits, newest first unless `sort` says otherwise.
-pub async fn search(
-    State(state): State<AppState>,
-    context: RequestContext,
-    path: Result<Path<String>, PathRejection>,
-    RawQuery(query): RawQuery,
-) -> Result<Success, Failure> {
-    let fail = |err: ApiError| err.with(&context);
-    let scope = Scope::of(&state, &context, path, query.as_deref())
-        .await
-        .map_err(fail)?;
+pub async fn search(read: AccountRead<String>) -> Result<Success, ApiError> {
+    let scope = Scope::of(read)?;
     let params = &scope.params;
     if params.get("paginate") == Some("false") {
-        return Err(fail(ApiError::invalid_parameter(
+        return Err(ApiError::invalid_parameter(
             "paginate",
             "not_supported",
             "search results are always paged: follow next_start_key".into(),
             "false",
-        )));
+        ));
     }
-    let page_size = params.page_size().map_err(fail)?.expect("paginated");
-    let order = sort_order(params).map_err(fail)?;
-    let start = params.start_key::<SearchCursor>().map_err(fail)?;
-    let snippet = snippet_options(params).map_err(fail)?;
+    let page_size = params.page_size()?.expect("paginated");
+    let order = sort_order(params)?;
+    let start = params.start_key::<SearchCursor>()?;
+    let snippet = snippet_options(params)?;
 
-    let spec = SearchSpec {
+    let request = Search {
         account_id: scope.account_id,
-        text: scope.text,
         query: scope.query,
         created_from_ms: scope.from_ms,
         created_to_ms: scope.to_ms,
@@ -62,10 +50,9 @@ pub async fn search(
         start: start.as_ref().map(|(_, cursor)| cursor.clone()),
         snippet,
     };
-    let answer = scope.source.search(spec).await.map_err(fail)?;
+    let answer = scope.source.search(request).await?;
     let page = answer.value;
     Ok(Success {
-        context,
         data: Value::Array(page.hits.iter().map(hit_item).collect()),
         paging: Some(Paging {
             start_key: start.map(|(raw, _)| raw),
@@ -77,37 +64,27 @@ pub async fn search(
 }
 
 /// Counts of every match by status code and by time bucket, in one response.
-pub async fn stats(
-    State(state): State<AppState>,
-    context: RequestContext,
-    path: Result<Path<String>, PathRejection>,
-    RawQuery(query): RawQuery,
-) -> Result<Success, Failure> {
-    let fail = |err: ApiError| err.with(&context);
-    let scope = Scope::of(&state, &context, path, query.as_deref())
-        .await
-        .map_err(fail)?;
+pub async fn stats(read: AccountRead<String>) -> Result<Success, ApiError> {
+    let scope = Scope::of(read)?;
     let interval_text = scope.params.get("interval").unwrap_or("1h").to_owned();
     let interval_s = parse_interval(&interval_text).ok_or_else(|| {
-        fail(ApiError::invalid_parameter(
+        ApiError::invalid_parameter(
             "interval",
             "format",
             "interval is a whole number of s, m, h or d (e.g. 30s, 5m, 1h, 1d), at most a year".into(),
             &interval_text,
-        ))
+        )
     })?;
-    let spec = StatsSpec {
+    let request = StatsRequest {
         account_id: scope.account_id,
-        text: scope.text,
         query: scope.query,
         created_from_ms: scope.from_ms,
         created_to_ms: scope.to_ms,
         interval_ms: interval_s * 1000,
     };
-    let answer = scope.source.stats(spec).await.map_err(fail)?;
+    let answer = scope.source.stats(request).await?;
     let stats = answer.value;
     Ok(Success {
-        context,
         total_hits: Some(stats.counts.total),
         data: stats_data(&stats, &interval_text),
         paging: None,
@@ -115,36 +92,32 @@ pub async fn stats(
     })
 }
 
-/// What both endpoints start from: an account the caller may read, the parameters,
-/// the parsed query and the time window.
+/// What both endpoints start from besides the admitted read: the query text, checked
+/// against the schema, and the time window.
 struct Scope {
     account_id: String,
     source: Source,
     params: Params,
-    text: String,
-    query: UserQuery,
+    query: String,
     from_ms: i64,
     to_ms: i64,
 }
 
 impl Scope {
-    async fn of(
-        state: &AppState,
-        context: &RequestContext,
-        path: Result<Path<String>, PathRejection>,
-        query: Option<&str>,
-    ) -> Result<Scope, ApiError> {
-        let (account_id, source) = authorize(state, context, path).await?;
-        let params = Params::parse(query)?;
-        let (text, query) = parse_query(&source, &params)?;
+    fn of(read: AccountRead<String>) -> Result<Scope, ApiError> {
+        let AccountRead {
+            path: account_id,
+            source,
+            params,
+        } = read;
+        let query = checked_query(&source, &params)?;
         let (from_ms, to_ms) = params
-            .time_range(unix_ms_now(), false)?
+            .time_range(now_unix_ms(), false)?
             .expect("the range has defaults");
         Ok(Scope {
             account_id,
             source,
             params,
-            text,
             query,
             from_ms,
             to_ms,
@@ -152,7 +125,9 @@ impl Scope {
     }
 }
 
-fn parse_query(source: &Source, params: &Params) -> Result<(String, UserQuery), ApiError> {
+/// `q`, parsed once here so that a malformed query is refused before any index (or
+/// shard) is asked.
+fn checked_query(source: &Source, params: &Params) -> Result<String, ApiError> {
     let Some(text) = params.get("q") else {
         return Err(ApiError::invalid_parameter(
             "q",
@@ -161,10 +136,10 @@ fn parse_query(source: &Source, params: &Params) -> Result<(String, UserQuery), 
             "",
         ));
     };
-    let query = source
+    source
         .parse_query(text)
-        .map_err(|err| search_error(SearchError::Query(err), text))?;
-    Ok((text.to_owned(), query))
+        .map_err(|err| ApiError::from_search(SearchError::Query(err), text))?;
+    Ok(text.to_owned())
 }
 
 fn sort_order(params: &Params) -> Result<SearchOrder, ApiError> {
@@ -221,23 +196,6 @@ fn parse_interval(text: &str) -> Option<i64> {
     let count: usize = text[..text.len() - 1].parse().ok()?;
     let seconds = count.checked_mul(unit)?;
     (1..=MAX_INTERVAL_S).contains(&seconds).then_some(seconds as i64)
-}
-
-pub(crate) fn search_error(err: SearchError, query: &str) -> ApiError {
-    match err {
-        SearchError::Query(err) => ApiError::Validation(json!({"q": {"syntax": {
-            "message": err.message,
-            "position": err.position,
-            "value": query,
-        }}})),
-        SearchError::ResultWindow => {
-            ApiError::invalid_parameter("start_key", "result_window", err.to_string(), "")
-        }
-        SearchError::TooManyBuckets { .. } | SearchError::BadInterval => {
-            ApiError::invalid_parameter("interval", "range", err.to_string(), "")
-        }
-        SearchError::Index(err) => err.into(),
-    }
 }
 
 fn hit_item(hit: &SearchHit) -> Value {

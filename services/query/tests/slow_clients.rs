@@ -6,14 +6,15 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use pivotlog_query::{router, serve_app_with, AppState, Authenticator, MAX_REQUEST_HEAD_BYTES};
+use pivotlog_query::{router, AppState, Authenticator};
+use pivotlog_serve::{serve_with, MAX_REQUEST_HEAD_BYTES};
 
 async fn start(header_timeout: Duration) -> (std::net::SocketAddr, tokio::sync::oneshot::Sender<()>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let app = router(AppState::new(Authenticator::default()));
-    tokio::spawn(serve_app_with(
+    tokio::spawn(serve_with(
         listener,
         app,
         async move {

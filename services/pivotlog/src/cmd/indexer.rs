@@ -205,9 +205,9 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     });
     let shard = shard.map(|(listener, token)| {
         tracing::info!(address = ?listener.local_addr().ok(), "serving the shard API");
-        let router = pivotlog_query::shard::router(index, shard_status(topic, indexer.stats.clone()), &token);
+        let router = pivotlog_shard::router(index, shard_status(topic, indexer.stats.clone()), &token);
         tokio::spawn(async move {
-            if let Err(err) = pivotlog_query::serve_app(listener, router, std::future::pending()).await {
+            if let Err(err) = pivotlog_serve::serve(listener, router, std::future::pending()).await {
                 tracing::error!(error = %err, "the shard API stopped");
             }
         })
@@ -240,8 +240,8 @@ async fn bind(address: SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {
 }
 
 /// What the shard API says this indexer holds: its owned partitions and their progress.
-fn shard_status(topic: String, stats: Arc<IndexerStats>) -> pivotlog_query::shard::StatusSource {
-    use pivotlog_query::shard::{PartitionState, ShardStatus};
+fn shard_status(topic: String, stats: Arc<IndexerStats>) -> pivotlog_shard::StatusSource {
+    use pivotlog_shard::{PartitionState, ShardStatus};
     Arc::new(move || ShardStatus {
         topic: topic.clone(),
         topic_partitions: stats.topic_partitions.load(Ordering::Relaxed),
@@ -261,7 +261,7 @@ fn shard_status(topic: String, stats: Arc<IndexerStats>) -> pivotlog_query::shar
 
 /// The indexer's metrics: its counters, its index's figures and the process's.
 fn metrics_registry(stats: &Arc<IndexerStats>, index: &PivotIndex) -> prometheus::Registry {
-    use pivotlog_query::metrics::IndexCollector;
+    use pivotlog_serve::metrics::IndexCollector;
     let registry = prometheus::Registry::new();
     let index = index.clone();
     let collectors: Vec<Box<dyn prometheus::core::Collector>> = vec![
@@ -304,9 +304,10 @@ async fn serve_health(
         )
         .route(
             "/metrics",
-            get(move || pivotlog_query::metrics::respond(registry.clone())),
+            get(move || pivotlog_serve::metrics::respond(registry.clone())),
         );
-    if let Err(err) = axum::serve(listener, router).await {
+    // The same bounds on request heads as the API: probes and scrapers are clients too.
+    if let Err(err) = pivotlog_serve::serve(listener, router, std::future::pending()).await {
         tracing::error!(error = %err, "the health endpoint stopped");
     }
 }

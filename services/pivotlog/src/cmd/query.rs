@@ -17,8 +17,7 @@ use axum::response::Response;
 use tokio::net::TcpListener;
 
 use pivotlog_index::PivotIndex;
-use pivotlog_query::shard::{Discovery, ShardConfig};
-use pivotlog_query::{AppState, Authenticator, ShardSet};
+use pivotlog_query::{AppState, Authenticator, Discovery, ShardConfig, ShardSet};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -177,7 +176,7 @@ pub async fn serve_until_shutdown(
             signalled.notify_one();
         }
     };
-    let server = pivotlog_query::serve_app(listener, app, signal);
+    let server = pivotlog_serve::serve(listener, app, signal);
     let drained = async {
         signalled.notified().await;
         let since = Instant::now();

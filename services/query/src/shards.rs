@@ -1,4 +1,5 @@
-//! The query side of the shard API: discovery, partition routing and fan-out.
+//! The query side of the shard API ([`pivotlog_shard`]): discovering the indexers,
+//! routing every partition to exactly one of them, and fanning requests out.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
@@ -6,12 +7,12 @@ use std::time::Duration;
 
 use prometheus::{IntCounterVec, Opts};
 use serde::de::DeserializeOwned;
-use serde::Serialize;
 use tokio::sync::Notify;
 
-use super::{ShardStatus, PREFIX};
-use crate::source::Gaps;
-use crate::ApiError;
+use pivotlog_shard::{Endpoint, Partitioned, ShardStatus, PREFIX};
+
+use crate::answer::Gaps;
+use crate::envelope::ApiError;
 
 /// Where the shards are.
 #[derive(Debug, Clone)]
@@ -174,17 +175,13 @@ impl ShardSet {
         Ok(())
     }
 
-    /// Sends `request(partitions)` to every routed shard at `path` and collects the
-    /// answers in shard order, with the partitions that are missing and why.
-    pub(crate) async fn fan_out<Q, A>(
+    /// Sends `request` to every routed shard's endpoint `E`, each with its partitions,
+    /// and collects the answers in shard order, with the partitions that are missing
+    /// and why.
+    pub(crate) async fn fan_out<E: Endpoint>(
         &self,
-        path: &str,
-        request: impl Fn(Vec<i32>) -> Q,
-    ) -> Result<(Vec<A>, Gaps), ApiError>
-    where
-        Q: Serialize,
-        A: DeserializeOwned,
-    {
+        request: &E::Request,
+    ) -> Result<(Vec<E::Answer>, Gaps), ApiError> {
         let routing = self.routing();
         if routing.assignment.is_empty() {
             return Err(ApiError::NotReady(
@@ -194,18 +191,21 @@ impl ShardSet {
             ));
         }
         let calls = routing.assignment.iter().map(|(address, partitions)| {
-            let body = request(partitions.clone());
+            let body = Partitioned {
+                partitions: partitions.clone(),
+                request,
+            };
             async move {
                 let sent = self
                     .http
-                    .post(format!("http://{address}{PREFIX}{path}"))
+                    .post(format!("http://{address}{PREFIX}{}", E::PATH))
                     .bearer_auth(&self.config.token)
                     .json(&body)
                     .send()
                     .await
                     .map_err(|err| err.to_string());
                 match sent {
-                    Ok(response) => decode::<A>(response).await,
+                    Ok(response) => decode::<E::Answer>(response).await,
                     Err(err) => Err(err),
                 }
             }
@@ -316,7 +316,7 @@ fn route(shards: BTreeMap<String, Result<ShardStatus, String>>) -> Routing {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::shard::PartitionState;
+    use pivotlog_shard::PartitionState;
 
     fn status(partitions: &[(i32, bool, i64)]) -> Result<ShardStatus, String> {
         Ok(ShardStatus {

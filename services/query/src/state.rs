@@ -1,0 +1,118 @@
+//! Everything a request handler needs ([`AppState`]): where to read, who may read it,
+//! what readiness depends on, and this instance's metrics.
+
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use pivotlog_index::PivotIndex;
+use pivotlog_serve::metrics::IndexCollector;
+
+use crate::auth::Authenticator;
+use crate::envelope::ApiError;
+use crate::metrics::Metrics;
+use crate::shards::ShardSet;
+use crate::source::Source;
+
+/// What readiness depends on besides the index being open (e.g. an in-process
+/// indexer's health): `Err(reason)` makes `/readyz` answer 503 with the reason.
+pub type ReadinessCheck = Arc<dyn Fn() -> Result<(), String> + Send + Sync>;
+
+/// Everything a request handler needs.
+#[derive(Clone)]
+pub struct AppState {
+    pub(crate) index: Arc<OnceLock<PivotIndex>>,
+    /// Set: reads fan out to these shards instead of a local index.
+    shards: Option<Source>,
+    pub(crate) auth: Arc<Authenticator>,
+    readiness: Option<ReadinessCheck>,
+    /// This instance's metrics, served at `/metrics`.
+    pub(crate) metrics: Arc<Metrics>,
+}
+
+impl AppState {
+    /// Reads a local index, once [`AppState::set_index`] gives it.
+    pub fn new(auth: Authenticator) -> AppState {
+        let index = Arc::new(OnceLock::new());
+        let metrics = Metrics::new();
+        metrics.register(Box::new(IndexCollector::of_once(index.clone())));
+        AppState {
+            index,
+            shards: None,
+            auth: Arc::new(auth),
+            readiness: None,
+            metrics: Arc::new(metrics),
+        }
+    }
+
+    /// Reads the indexers' shards and merges their answers.
+    pub fn with_shards(
+        auth: Authenticator,
+        shards: Arc<ShardSet>,
+    ) -> Result<AppState, pivotlog_index::IndexError> {
+        let schema = PivotIndex::create_in_ram()?;
+        let state = AppState::new(auth);
+        state.metrics.register(Box::new(shards.request_counter()));
+        Ok(AppState {
+            shards: Some(Source::Shards { shards, schema }),
+            ..state
+        })
+    }
+
+    /// Serves `index` from now on (`/readyz` turns ready).
+    pub fn set_index(&self, index: PivotIndex) {
+        let _ = self.index.set(index);
+    }
+
+    pub fn with_index(self, index: PivotIndex) -> AppState {
+        self.set_index(index);
+        self
+    }
+
+    /// This instance's metrics (add a process's other collectors to its registry).
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
+    pub fn with_readiness(mut self, check: ReadinessCheck) -> AppState {
+        self.readiness = Some(check);
+        self
+    }
+
+    pub(crate) fn source(&self) -> Result<Source, ApiError> {
+        if let Some(shards) = &self.shards {
+            return Ok(shards.clone());
+        }
+        self.index
+            .get()
+            .map(|index| Source::Local(index.clone()))
+            .ok_or(ApiError::NotReady("the index is not open yet".into()))
+    }
+
+    /// `Err(reason)` while requests cannot be answered.
+    pub(crate) fn readiness(&self) -> Result<(), String> {
+        match &self.shards {
+            Some(Source::Shards { shards, .. }) => shards.readiness()?,
+            _ => {
+                self.source().map_err(|err| err.to_string())?;
+            }
+        }
+        match &self.readiness {
+            Some(check) => check(),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Reloads the index reader on an interval, for a query process that does not share
+/// the indexer's writer (whose commits reload it directly).
+pub async fn reload_periodically(state: AppState, every: Duration) {
+    let mut ticker = tokio::time::interval(every);
+    loop {
+        ticker.tick().await;
+        if let Some(index) = state.index.get() {
+            if let Err(err) = index.reload() {
+                tracing::warn!(error = %err, "index reload failed");
+            }
+        }
+    }
+}

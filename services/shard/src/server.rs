@@ -1,0 +1,123 @@
+//! The indexer side of the shard API: its index, read-only, for the query tier.
+
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use subtle::ConstantTimeEq;
+
+use pivotlog_index::search::{Search, SearchError, SearchPage, SearchStats, StatsRequest};
+use pivotlog_index::{CallPage, ListCalls, PivotIndex};
+
+use crate::{
+    AccountAncestors, AncestorList, Ancestors, CallRecords, Calls, Endpoint, Partitioned, RecordList,
+    Records, SearchHits, ShardStatus, Stats, PREFIX,
+};
+
+/// The shard's current [`ShardStatus`] (owned partitions and their progress).
+pub type StatusSource = Arc<dyn Fn() -> ShardStatus + Send + Sync>;
+
+#[derive(Clone)]
+struct Shard {
+    index: PivotIndex,
+    status: StatusSource,
+    token: Arc<str>,
+}
+
+/// The shard API over `index`; every request must carry `Authorization: Bearer <token>`.
+pub fn router(index: PivotIndex, status: StatusSource, token: &str) -> Router {
+    let shard = Shard {
+        index,
+        status,
+        token: token.into(),
+    };
+    Router::new()
+        .route(&format!("{PREFIX}/status"), get(status_of))
+        .route(&path::<Calls>(), post(handle::<Calls>))
+        .route(&path::<Records>(), post(handle::<Records>))
+        .route(&path::<Ancestors>(), post(handle::<Ancestors>))
+        .route(&path::<SearchHits>(), post(handle::<SearchHits>))
+        .route(&path::<Stats>(), post(handle::<Stats>))
+        .layer(axum::middleware::from_fn_with_state(shard.clone(), bearer_token))
+        .with_state(shard)
+}
+
+fn path<E: Endpoint>() -> String {
+    format!("{PREFIX}{}", E::PATH)
+}
+
+/// How a shard answers an endpoint from its index (restricted to the request's
+/// partitions).
+trait Read: Endpoint {
+    fn read(index: &PivotIndex, request: Self::Request) -> Result<Self::Answer, SearchError>;
+}
+
+impl Read for Calls {
+    fn read(index: &PivotIndex, request: ListCalls) -> Result<CallPage, SearchError> {
+        Ok(index.list_calls(&request)?)
+    }
+}
+
+impl Read for Records {
+    fn read(index: &PivotIndex, request: CallRecords) -> Result<RecordList, SearchError> {
+        let events = index.call_records(&request.account_id, &request.call_id)?;
+        Ok(RecordList { events })
+    }
+}
+
+impl Read for Ancestors {
+    fn read(index: &PivotIndex, request: AccountAncestors) -> Result<AncestorList, SearchError> {
+        let ancestors = index.account_ancestors(&request.account_id)?;
+        Ok(AncestorList { ancestors })
+    }
+}
+
+impl Read for SearchHits {
+    fn read(index: &PivotIndex, request: Search) -> Result<SearchPage, SearchError> {
+        index.search(&request)
+    }
+}
+
+impl Read for Stats {
+    fn read(index: &PivotIndex, request: StatsRequest) -> Result<SearchStats, SearchError> {
+        index.search_stats(&request)
+    }
+}
+
+/// Runs `E`'s read on the blocking pool (reads take milliseconds of CPU). The client's
+/// mistakes (a bad query, a page past the window) are 400s; the index's failures, 500s.
+async fn handle<E: Read>(State(shard): State<Shard>, Json(body): Json<Partitioned<E::Request>>) -> Response {
+    let index = shard.index.only_partitions(&body.partitions);
+    match tokio::task::spawn_blocking(move || E::read(&index, body.request)).await {
+        Ok(Ok(answer)) => Json(answer).into_response(),
+        Ok(Err(err @ SearchError::Index(_))) => failure(StatusCode::INTERNAL_SERVER_ERROR, err.to_string()),
+        Ok(Err(err)) => failure(StatusCode::BAD_REQUEST, err.to_string()),
+        Err(err) => failure(StatusCode::INTERNAL_SERVER_ERROR, err.to_string()),
+    }
+}
+
+async fn bearer_token(State(shard): State<Shard>, request: Request, next: Next) -> Response {
+    let presented = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    if bool::from(presented.as_bytes().ct_eq(shard.token.as_bytes())) && !shard.token.is_empty() {
+        next.run(request).await
+    } else {
+        failure(StatusCode::UNAUTHORIZED, "a valid shard token is required".into())
+    }
+}
+
+fn failure(status: StatusCode, message: String) -> Response {
+    (status, Json(serde_json::json!({ "error": message }))).into_response()
+}
+
+async fn status_of(State(shard): State<Shard>) -> Json<ShardStatus> {
+    Json((shard.status)())
+}
