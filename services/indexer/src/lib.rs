@@ -2,13 +2,19 @@
 //! ([`pivotlog_index`]) in step with it, exactly once.
 //!
 //! # The contract
+//! What makes a commit exactly once, and why a record read twice is harmless, is the
+//! index's contract, written once in [`pivotlog_index`]'s crate docs
+//! (["Exactly once"](pivotlog_index#exactly-once)). This crate keeps the consumer's side:
 //! * Partitions are **assigned**, not subscribed: an indexer owns a fixed set
 //!   ([`Ownership`]: all of them, a list, or its share as replica `i` of `n`), so there
 //!   are no group rebalances and no `max.poll.interval.ms` evictions when indexing
 //!   applies backpressure. Partitions it held but no longer owns are dropped from its
 //!   index at the next commit; a partition's new owner replays it from the beginning.
-//! * The resume position is the checkpoint stored in the last tantivy commit, never
-//!   the Kafka group offset (which is committed too, but only for lag tooling).
+//! * The resume position is the index's checkpoint
+//!   ([`PivotIndex::checkpoint`](pivotlog_index::PivotIndex::checkpoint)), never the
+//!   Kafka group offset (which is committed too, but only for lag tooling). A resumed
+//!   partition's first records are checked against it, since some brokers restart a
+//!   fetch elsewhere than asked.
 //! * A record's offset is recorded only once the record is handled: indexed, found to
 //!   be a duplicate, or counted as undecodable (and, when configured, confirmed on the
 //!   dead-letter topic). A failed commit rolls the writer back and re-reads from the

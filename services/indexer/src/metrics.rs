@@ -6,11 +6,12 @@
 
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use prometheus::core::{Collector, Desc};
 use prometheus::proto::MetricFamily;
 use prometheus::{Gauge, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts};
+
+use pivotlog_proto::time::now_unix_ms;
 
 use crate::IndexerStats;
 
@@ -88,7 +89,7 @@ impl IndexerCollector {
         add(&stats.durations.commit);
         IndexerCollector {
             stats,
-            started_unix_ms: unix_ms_now(),
+            started_unix_ms: now_unix_ms(),
             descs,
         }
     }
@@ -135,7 +136,7 @@ impl IndexerCollector {
         families.extend(caught_up.collect());
 
         let age = Gauge::new(CHECKPOINT_AGE.0, CHECKPOINT_AGE.1).expect("valid metric");
-        age.set(self.checkpoint_age_seconds(unix_ms_now()));
+        age.set(self.checkpoint_age_seconds(now_unix_ms()));
         families.extend(age.collect());
 
         let up = IntGauge::new(BROKER_UP.0, BROKER_UP.1).expect("valid metric");
@@ -182,12 +183,6 @@ fn load(value: &AtomicI64) -> i64 {
 
 fn flag(value: &AtomicBool) -> bool {
     value.load(Ordering::Relaxed)
-}
-
-fn unix_ms_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }
 
 /// Values of `name` (with `labels`) in `families`, for tests.
@@ -249,7 +244,7 @@ mod tests {
         checkpoint.offsets.insert(3, 4);
         stats.record_handled();
         stats.batch_ending();
-        stats.commit_succeeded(Duration::from_millis(30), unix_ms_now());
+        stats.commit_succeeded(Duration::from_millis(30), now_unix_ms());
         stats.committed(&checkpoint);
 
         let families = registry.gather();
