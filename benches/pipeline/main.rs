@@ -315,11 +315,17 @@ fn ceiling(events: &[DebugEvent], config: &WriterConfig, runs: usize) -> Vec<f64
                         Some(Record::Response(_)) => requests.get(&key).copied(),
                         _ => None,
                     };
-                    index.record_document(0, event, &event.encode_to_vec(), line)
+                    pivotlog_index::bench_support::record_document(
+                        &index,
+                        0,
+                        event,
+                        &event.encode_to_vec(),
+                        line,
+                    )
                 })
                 .collect();
             let started = Instant::now();
-            let bare = PivotIndex::bare_tantivy_index(&dir.path().join("bare")).unwrap();
+            let bare = pivotlog_index::bench_support::bare_tantivy_index(&dir.path().join("bare")).unwrap();
             let mut writer = bare
                 .writer_with_num_threads(config.num_threads, config.memory_budget_bytes)
                 .unwrap();

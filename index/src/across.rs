@@ -3,7 +3,6 @@
 //! call lives whole in one slice.
 
 use pivotlog_proto::DebugEvent;
-use tantivy::TantivyDocument;
 
 use crate::merge;
 use crate::search::{QueryError, Search, SearchError, SearchPage, SearchStats, StatsRequest, UserQuery};
@@ -114,23 +113,6 @@ impl PivotIndex {
             }
         }
         Ok(false)
-    }
-
-    /// The document the writer builds for a record (`request`: a response's request
-    /// line), for bulk loads and the benchmark ceiling.
-    pub fn record_document(
-        &self,
-        partition: i32,
-        event: &DebugEvent,
-        raw: &[u8],
-        request: Option<(&str, &str)>,
-    ) -> TantivyDocument {
-        self.schema.record_document(partition, event, raw, request)
-    }
-
-    /// A bare tantivy index with this schema in `dir`, for measuring tantivy alone.
-    pub fn bare_tantivy_index(dir: &std::path::Path) -> Result<tantivy::Index, IndexError> {
-        Ok(Slice::open_or_create("bare", dir)?.tantivy_index().clone())
     }
 
     /// Parses a query against the index's schema.

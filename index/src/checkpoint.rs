@@ -1,5 +1,6 @@
 //! The Kafka position the index has applied: `checkpoint.json`, replaced atomically
-//! (write, sync, rename) after the slices it covers are committed.
+//! (write, sync, rename). When it is written, and why that applies each record once:
+//! the exactly-once contract in the [crate] documentation.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -8,7 +9,10 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::schema::INDEX_FORMAT;
-use crate::{IndexError, CHECKPOINT_FILE};
+use crate::IndexError;
+
+/// File in the index directory holding the checkpoint (and the format).
+pub const CHECKPOINT_FILE: &str = "checkpoint.json";
 
 /// Where consumption resumes: for each partition, the offset of the next record to
 /// read. Kept per partition so that several indexers can each own a subset.
@@ -33,16 +37,15 @@ impl Default for Checkpoint {
 }
 
 impl Checkpoint {
-    pub(crate) fn from_payload(payload: Option<&str>) -> Result<Checkpoint, IndexError> {
-        match payload {
-            None | Some("") => Ok(Checkpoint::default()),
-            Some(json) => {
-                serde_json::from_str(json).map_err(|err| IndexError::BadCheckpoint(err.to_string()))
-            }
+    /// The checkpoint a checkpoint file holds; an empty file reads as a new index's.
+    pub(crate) fn from_json(json: &str) -> Result<Checkpoint, IndexError> {
+        if json.is_empty() {
+            return Ok(Checkpoint::default());
         }
+        serde_json::from_str(json).map_err(|err| IndexError::BadCheckpoint(err.to_string()))
     }
 
-    pub(crate) fn to_payload(&self) -> String {
+    pub(crate) fn to_json(&self) -> String {
         serde_json::to_string(self).expect("a checkpoint always serializes")
     }
 
@@ -50,7 +53,7 @@ impl Checkpoint {
     pub(crate) fn load(dir: &Path) -> Result<Option<Checkpoint>, IndexError> {
         let path = dir.join(CHECKPOINT_FILE);
         match std::fs::read_to_string(&path) {
-            Ok(json) => Checkpoint::from_payload(Some(&json)).map(Some),
+            Ok(json) => Checkpoint::from_json(&json).map(Some),
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(source) => Err(IndexError::Io {
                 path: path.display().to_string(),
@@ -69,7 +72,7 @@ impl Checkpoint {
             source,
         };
         let mut file = std::fs::File::create(&temporary).map_err(io)?;
-        file.write_all(self.to_payload().as_bytes()).map_err(io)?;
+        file.write_all(self.to_json().as_bytes()).map_err(io)?;
         file.sync_all().map_err(io)?;
         std::fs::rename(&temporary, &path).map_err(io)?;
         std::fs::File::open(dir)
@@ -88,17 +91,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn payload_round_trips_and_rejects_garbage() {
+    fn json_round_trips_and_rejects_garbage() {
         let mut checkpoint = Checkpoint {
             topic: Some("t".into()),
             ..Default::default()
         };
         checkpoint.offsets.insert(3, 42);
-        let back = Checkpoint::from_payload(Some(&checkpoint.to_payload())).unwrap();
+        let back = Checkpoint::from_json(&checkpoint.to_json()).unwrap();
         assert_eq!(back, checkpoint);
         assert_eq!(back.next_offset(3), Some(42));
         assert_eq!(back.next_offset(0), None);
-        assert_eq!(Checkpoint::from_payload(None).unwrap(), Checkpoint::default());
-        assert!(Checkpoint::from_payload(Some("{nope")).is_err());
+        assert_eq!(Checkpoint::from_json("").unwrap(), Checkpoint::default());
+        let garbage = Checkpoint::from_json("{nope").unwrap_err().to_string();
+        assert!(garbage.starts_with("checkpoint.json does not hold"), "{garbage}");
     }
 }

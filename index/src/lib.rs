@@ -21,10 +21,16 @@
 //! a crash the indexer resumes from [`PivotIndex::checkpoint`]; records committed to a
 //! slice after that checkpoint are read again and recognised by `event_id`, like records
 //! delivered twice anyway (a producer retry, a replay from the beginning of the topic),
-//! so each record is applied once.
+//! so each record is applied once. When `pivotlog reindex` swaps a rebuilt index in
+//! ([`IndexWriter::adopt_rebuilt`]), the writer likewise starts again from that index's
+//! checkpoint.
 
 mod across;
+#[doc(hidden)]
+pub mod bench_support;
 mod checkpoint;
+mod directory;
+mod document;
 mod info;
 pub mod merge;
 mod reader;
@@ -37,12 +43,13 @@ mod writer;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, RwLock};
 
 use slice::Slice;
 
-pub use checkpoint::Checkpoint;
+pub use checkpoint::{Checkpoint, CHECKPOINT_FILE};
+pub use directory::{rebuild_dir, swap_directories, REBUILT_MARKER};
 pub use info::{disk_usage, IndexInfo, SliceInfo};
 pub use reader::{CallCursor, CallPage, ListCalls};
 pub use schema::{event_order, Fields, INDEX_FORMAT, MAX_INDEXED_TEXT_BYTES};
@@ -61,8 +68,10 @@ pub enum IndexError {
     },
     #[error("cannot create index directory {path}: {source}")]
     CreateDirectory { path: String, source: std::io::Error },
-    #[error("the commit payload is not a pivotlog checkpoint: {0}")]
+    #[error("{CHECKPOINT_FILE} does not hold a pivotlog checkpoint: {0}")]
     BadCheckpoint(String),
+    #[error("the last commit of slice {slice} does not record its time range: {reason}")]
+    BadSliceRange { slice: String, reason: String },
     #[error(
         "the index at {path} has format {found}, this build writes format {expected}; \
          delete the directory and let the indexer rebuild it from Kafka"
@@ -78,19 +87,6 @@ pub enum IndexError {
     Locked(String),
 }
 
-/// File in the index directory holding the checkpoint (and the format).
-pub const CHECKPOINT_FILE: &str = "checkpoint.json";
-/// Held (flock) by the one writer of an index directory.
-const WRITER_LOCK: &str = "writer.lock";
-/// In a rebuilt index: it is caught up and waits for the live writer to swap it in.
-pub const REBUILT_MARKER: &str = "rebuilt.ready";
-
-/// Where `pivotlog reindex` builds the replacement of the index in `live`.
-pub fn rebuild_dir(live: &Path) -> PathBuf {
-    let mut name = live.file_name().unwrap_or_default().to_owned();
-    name.push(".rebuild");
-    live.with_file_name(name)
-}
 const SLICES_DIR: &str = "slices";
 
 /// An open index: its time slices, shared by every clone (the writer adds and drops
@@ -197,8 +193,7 @@ impl PivotIndex {
     /// a whole directory swapped in by `pivotlog reindex`.
     pub fn reload(&self) -> Result<(), IndexError> {
         if let Some(dir) = &self.dir {
-            let identity = dir_identity(dir)?;
-            let swapped = self.identity.swap(identity, Ordering::SeqCst) != identity;
+            let swapped = self.note_identity(dir)?;
             let on_disk = slice_names(dir)?;
             let mut slices = self.slices.write().unwrap_or_else(|e| e.into_inner());
             if swapped {
@@ -272,80 +267,9 @@ impl PivotIndex {
         self.schema.fields()
     }
 
-    /// Takes the directory's writer lock, held until the returned file is dropped;
-    /// `None` (in memory) needs none. A second writer fails at once.
-    pub(crate) fn lock_writer(&self) -> Result<Option<std::fs::File>, IndexError> {
-        let Some(dir) = &self.dir else { return Ok(None) };
-        let path = dir.join(WRITER_LOCK);
-        let io = |source| IndexError::Io {
-            path: path.display().to_string(),
-            source,
-        };
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(io)?;
-        match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
-            Ok(()) => Ok(Some(file)),
-            Err(_) => Err(IndexError::Locked(dir.display().to_string())),
-        }
-    }
-
-    /// The writer lock of the index in `dir` if no writer holds it now (held until the
-    /// file is dropped).
-    pub fn try_lock(dir: &Path) -> Option<std::fs::File> {
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(dir.join(WRITER_LOCK))
-            .ok()?;
-        rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive)
-            .ok()
-            .map(|()| file)
-    }
-
     pub fn dir(&self) -> Option<&Path> {
         self.dir.as_deref()
     }
-
-    /// True when the directory was replaced since the slices were opened (a rebuilt
-    /// index swapped in): a writer must drop what it holds and start from the new one.
-    pub fn is_swapped(&self) -> Result<bool, IndexError> {
-        match &self.dir {
-            Some(dir) => Ok(dir_identity(dir)? != self.identity.load(Ordering::SeqCst)),
-            None => Ok(false),
-        }
-    }
-}
-
-/// Replaces the index in `live` with the one in `rebuilt`, atomically (an exchange of
-/// the two directories: a reader finds one or the other, never neither). The old index
-/// is left in `rebuilt`.
-pub fn swap_directories(live: &Path, rebuilt: &Path) -> Result<(), IndexError> {
-    rustix::fs::renameat_with(
-        rustix::fs::CWD,
-        live,
-        rustix::fs::CWD,
-        rebuilt,
-        rustix::fs::RenameFlags::EXCHANGE,
-    )
-    .map_err(|err| IndexError::Io {
-        path: format!("{} <-> {}", live.display(), rebuilt.display()),
-        source: err.into(),
-    })
-}
-
-fn dir_identity(dir: &Path) -> Result<u64, IndexError> {
-    use std::os::unix::fs::MetadataExt;
-    std::fs::metadata(dir)
-        .map(|meta| meta.ino())
-        .map_err(|source| IndexError::Io {
-            path: dir.display().to_string(),
-            source,
-        })
 }
 
 fn slice_path(root: &Path, name: &str) -> PathBuf {

@@ -10,9 +10,9 @@ use tantivy::query::{BooleanQuery, Occur, Query, RangeQuery, TermQuery};
 use tantivy::schema::{IndexRecordOption, Value};
 use tantivy::{DocAddress, Order, Searcher, TantivyDocument, Term};
 
-use pivotlog_proto::{DebugEvent, Record, RecordKind};
+use pivotlog_proto::{DebugEvent, RecordKind};
 
-use crate::schema::{call_key, event_order, indexed_prefix, DOC_TYPE_RECORD};
+use crate::schema::{call_key, DOC_TYPE_RECORD};
 use crate::slice::Slice;
 use crate::{CallSummary, Fields, IndexError};
 
@@ -220,56 +220,6 @@ impl Slice {
     pub fn has_event(&self, event_id: &str) -> Result<bool, IndexError> {
         let term = Term::from_field_text(self.fields().event_id, event_id);
         Ok(self.searcher().doc_freq(&term)? > 0)
-    }
-
-    /// The document of one record, as the writer builds it; `request` is the `(uri,
-    /// method)` of a response's request. Public for bulk loads and the benchmark ceiling.
-    pub fn record_document(
-        &self,
-        partition: i32,
-        event: &DebugEvent,
-        raw: &[u8],
-        request: Option<(&str, &str)>,
-    ) -> TantivyDocument {
-        let fields = self.fields();
-        let mut doc = TantivyDocument::default();
-        doc.add_text(fields.doc_type, DOC_TYPE_RECORD);
-        doc.add_text(fields.event_id, &event.event_id);
-        doc.add_u64(fields.event_order, event_order(&event.event_id));
-        doc.add_text(fields.call_key, call_key(&event.account_id, &event.call_id));
-        doc.add_text(fields.account_id, &event.account_id);
-        doc.add_text(fields.call_id, &event.call_id);
-        doc.add_u64(fields.iteration, u64::from(event.iteration));
-        doc.add_i64(fields.created, event.created_unix_ms);
-        doc.add_u64(fields.partition, partition as u64);
-        if let Some(record) = &event.record {
-            doc.add_text(fields.kind, RecordKind::of(record).as_str());
-            match record {
-                Record::Request(request) => {
-                    doc.add_text(fields.method, &request.method);
-                    doc.add_text(fields.uri, indexed_prefix(&request.uri));
-                    doc.add_text(fields.request_body, indexed_prefix(&request.body));
-                }
-                Record::Response(response) => {
-                    doc.add_u64(fields.status_code, u64::from(response.status_code));
-                    doc.add_text(fields.body, indexed_prefix(&response.body));
-                    let headers: String = response
-                        .headers
-                        .iter()
-                        .map(|(name, value)| format!("{name}: {value}\n"))
-                        .collect();
-                    doc.add_text(fields.response_headers, indexed_prefix(&headers));
-                    if let Some((uri, method)) = request {
-                        doc.add_text(fields.method, method);
-                        doc.add_text(fields.uri, indexed_prefix(uri));
-                    }
-                }
-                Record::JsonError(error) => doc.add_text(fields.body, indexed_prefix(&error.body)),
-                Record::SchemaError(error) => doc.add_text(fields.body, indexed_prefix(&error.body)),
-            }
-        }
-        doc.add_bytes(fields.payload, raw);
-        doc
     }
 
     /// Number of record documents.

@@ -145,8 +145,10 @@ impl Slice {
         let range = match metas.payload.as_deref() {
             None | Some("") => None,
             Some(json) => Some(
-                serde_json::from_str(json)
-                    .map_err(|err| IndexError::BadCheckpoint(format!("slice {}: {err}", self.name)))?,
+                serde_json::from_str(json).map_err(|err| IndexError::BadSliceRange {
+                    slice: self.name.to_string(),
+                    reason: err.to_string(),
+                })?,
             ),
         };
         *self.range.write().unwrap_or_else(|e| e.into_inner()) = range;

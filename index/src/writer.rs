@@ -15,9 +15,9 @@ use tantivy::{TantivyDocument, Term};
 use pivotlog_proto::{DebugEvent, Record, RecordKind};
 
 use crate::reader::{load_event, term_query};
-use crate::schema::{call_key, DOC_TYPE_CALL};
+use crate::schema::call_key;
 use crate::slice::{slice_name, Slice, SliceRange};
-use crate::{CallSummary, Checkpoint, IndexError, PivotIndex};
+use crate::{directory, document, CallSummary, Checkpoint, IndexError, PivotIndex};
 
 /// Resources of the tantivy writer.
 #[derive(Debug, Clone)]
@@ -69,7 +69,7 @@ pub struct CommitStats {
 }
 
 /// Writes records into their slices, keeps call summaries current, and checkpoints
-/// the offsets after the slices they were written to.
+/// the offsets after the slices they were written to ([exactly once](crate#exactly-once)).
 pub struct IndexWriter {
     index: PivotIndex,
     config: WriterConfig,
@@ -138,15 +138,11 @@ impl IndexWriter {
         let Some(live) = self.index.dir().map(Path::to_owned) else {
             return Ok(false);
         };
-        let rebuilt = crate::rebuild_dir(&live);
-        if !rebuilt.join(crate::REBUILT_MARKER).exists() {
+        let Some(rebuilt) = directory::ready_rebuild(&live) else {
             return Ok(false);
-        }
+        };
         self.writers.clear();
-        self.lock = None;
-        crate::swap_directories(&live, &rebuilt)?;
-        let _ = std::fs::remove_file(live.join(crate::REBUILT_MARKER));
-        self.lock = self.index.lock_writer()?;
+        directory::swap_in(&live, &rebuilt, &mut self.lock)?;
         tracing::info!(live = %live.display(), replaced = %rebuilt.display(), "rebuilt index swapped in");
         Ok(true)
     }
@@ -272,20 +268,7 @@ impl IndexWriter {
         for (key, (summary, partition, slice)) in pending {
             let writer = self.changed_writer(&slice)?;
             writer.delete_term(Term::from_field_text(fields.summary_key, &key));
-            let mut doc = TantivyDocument::default();
-            doc.add_text(fields.doc_type, DOC_TYPE_CALL);
-            doc.add_text(fields.summary_key, &key);
-            doc.add_text(fields.account_id, &summary.account_id);
-            doc.add_text(fields.calls_of, &summary.account_id);
-            for ancestor in &summary.ancestor_ids {
-                doc.add_text(fields.ancestor_id, ancestor);
-            }
-            doc.add_text(fields.call_id, &summary.call_id);
-            doc.add_i64(fields.created, summary.first_created_ms);
-            doc.add_u64(fields.partition, partition as u64);
-            let json = serde_json::to_vec(&summary).expect("a summary always serializes");
-            doc.add_bytes(fields.payload, &json);
-            writer.add_document(doc)?;
+            writer.add_document(document::call(&fields, &key, &summary, partition))?;
         }
         self.delete_forgotten_partitions()?;
         for open in self.writers.values_mut().filter(|open| open.changed) {
@@ -355,10 +338,7 @@ impl IndexWriter {
     /// Records older than this are past the retention (Unix ms).
     fn retention_horizon(&self) -> Option<i64> {
         let retention = self.config.retention?;
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as i64);
-        Some(now - retention.as_millis() as i64)
+        Some(pivotlog_proto::time::now_unix_ms() - retention.as_millis() as i64)
     }
 
     /// Deletes every slice whose newest record is past the retention.
@@ -513,7 +493,7 @@ impl IndexWriter {
         let line = line
             .as_ref()
             .map(|line| (line.uri.as_str(), line.method.as_str()));
-        Ok(self.index.record_document(partition, event, raw, line))
+        Ok(document::record(self.index.fields(), partition, event, raw, line))
     }
 
     fn remember_request(&mut self, event: &DebugEvent, request: &pivotlog_proto::HttpRequest) {

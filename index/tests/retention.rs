@@ -211,10 +211,7 @@ fn answers_at_slice_edges_equal_a_filter_of_every_record() {
 
 #[test]
 fn slices_past_the_retention_are_dropped_whole_and_the_disk_stays_bounded() {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64;
+    let now = pivotlog_proto::time::now_unix_ms();
     let retention = Duration::from_secs(2 * 86_400);
     let kept = tempfile::tempdir().unwrap();
     let everything = tempfile::tempdir().unwrap();
