@@ -13,7 +13,7 @@ use prometheus::{Gauge, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts};
 
 use pivotlog_proto::time::now_unix_ms;
 
-use crate::IndexerStats;
+use crate::stats::IndexerStats;
 
 const RECORDS_INDEXED: (&str, &str) = (
     "pivotlog_indexer_records_indexed_total",

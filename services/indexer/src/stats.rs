@@ -52,7 +52,7 @@ pub struct IndexerStats {
     pub durations: Durations,
 }
 
-/// Histograms of the indexing loop's timings (unregistered; [`crate::IndexerCollector`]
+/// Histograms of the indexing loop's timings (unregistered; the metrics module's `IndexerCollector`
 /// exports them).
 #[derive(Debug, Clone)]
 pub struct Durations {

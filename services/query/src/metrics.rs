@@ -1,4 +1,4 @@
-//! Prometheus metrics of one API process (or of one [`crate::AppState`] in tests): HTTP
+//! Prometheus metrics of one API process (or of one `AppState` in tests): HTTP
 //! requests, search hits, partial answers, shard requests, index reads in flight and,
 //! when it reads a local index, the index's size (`pivotlog_serve::metrics::IndexCollector`).
 //! Served at `/metrics`.
