@@ -52,6 +52,29 @@ pub fn iso8601_utc(unix_ms: i64) -> String {
     )
 }
 
+/// The HTTP `Date` form (RFC 1123) of a time in Gregorian seconds, e.g.
+/// `Tue, 12 Mar 2024 14:24:34 GMT`. It takes seconds, as Kazoo's `kz_time:rfc1036/1` does,
+/// so that no i64 time saturates on a detour through milliseconds.
+pub fn http_date(gregorian_s: i64) -> String {
+    const WEEKDAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let unix_s = gregorian_s.saturating_sub(UNIX_EPOCH_IN_GREGORIAN_S);
+    let days = unix_s.div_euclid(86_400);
+    let in_day = unix_s.rem_euclid(86_400);
+    let (year, month, day) = civil_from_days(days);
+    // 1970-01-01 was a Thursday.
+    let weekday = WEEKDAYS[(days.rem_euclid(7) as usize + 4) % 7];
+    let month = MONTHS[month as usize - 1];
+    format!(
+        "{weekday}, {day:02} {month} {year:04} {:02}:{:02}:{:02} GMT",
+        in_day / 3600,
+        in_day % 3600 / 60,
+        in_day % 60
+    )
+}
+
 /// Days since 1970-01-01 to a proleptic Gregorian (year, month, day), after
 /// Howard Hinnant's `civil_from_days`, valid for every i64 day count we can meet.
 pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
@@ -91,5 +114,28 @@ mod tests {
         assert_eq!(modb_suffix(1_735_689_600_000), "202501");
         assert_eq!(year_month(-1), (1969, 12));
         assert_eq!(iso8601_utc(1_710_253_474_999), "2024-03-12T14:24:34Z");
+    }
+
+    #[test]
+    fn http_dates_name_the_utc_day() {
+        assert_eq!(http_date(63_877_472_674), "Tue, 12 Mar 2024 14:24:34 GMT");
+        assert_eq!(
+            http_date(UNIX_EPOCH_IN_GREGORIAN_S),
+            "Thu, 01 Jan 1970 00:00:00 GMT"
+        );
+        assert_eq!(
+            http_date(UNIX_EPOCH_IN_GREGORIAN_S - 1),
+            "Wed, 31 Dec 1969 23:59:59 GMT"
+        );
+        // 2024-03-01 follows a leap day.
+        assert_eq!(
+            http_date(UNIX_EPOCH_IN_GREGORIAN_S + 19_783 * 86_400),
+            "Fri, 01 Mar 2024 00:00:00 GMT"
+        );
+        assert_eq!(
+            http_date(UNIX_EPOCH_IN_GREGORIAN_S + 253_402_300_799),
+            "Fri, 31 Dec 9999 23:59:59 GMT"
+        );
+        assert!(http_date(i64::MIN).ends_with(" GMT") && http_date(i64::MAX).ends_with(" GMT"));
     }
 }

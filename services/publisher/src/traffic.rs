@@ -1,7 +1,8 @@
 //! Pacing simulated calls in time: a record count, a rate, and a clock.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
+use pivotlog_proto::time::now_unix_ms;
 use serde_json::Value;
 use tokio::time::Instant;
 
@@ -71,9 +72,7 @@ impl Traffic {
                     .map_or(7.0, |rate| 1000.0 / rate);
                 start + (self.records as f64 * per_record_ms) as i64
             }
-            None => SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.as_millis() as i64),
+            None => now_unix_ms(),
         }
     }
 }
