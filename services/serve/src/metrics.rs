@@ -34,19 +34,22 @@ pub async fn respond(registry: Registry) -> axum::response::Response {
     ([(header::CONTENT_TYPE, CONTENT_TYPE)], text).into_response()
 }
 
-const SLICES: (&str, &str) = ("pivotlog_index_slices", "Time slices of the local index.");
-const SEGMENTS: (&str, &str) = (
-    "pivotlog_index_segments",
-    "Segments of the local index (searchable, across slices).",
-);
-const BYTES: (&str, &str) = (
-    "pivotlog_index_bytes",
-    "Size of the local index on disk, bytes (0 in memory).",
-);
-const DOCUMENTS: (&str, &str) = (
-    "pivotlog_index_documents",
-    "Debug records in the local index (call summary documents not counted).",
-);
+/// The gauges, `(name, help)`, in the order [`IndexCollector`] reports them.
+const GAUGES: [(&str, &str); 4] = [
+    ("pivotlog_index_slices", "Time slices of the local index."),
+    (
+        "pivotlog_index_segments",
+        "Segments of the local index (searchable, across slices).",
+    ),
+    (
+        "pivotlog_index_bytes",
+        "Size of the local index on disk, bytes (0 in memory).",
+    ),
+    (
+        "pivotlog_index_documents",
+        "Debug records in the local index (call summary documents not counted).",
+    ),
+];
 
 /// How long the index figures are reused: computing them walks the index directory.
 pub const INDEX_INFO_TTL: Duration = Duration::from_secs(5);
@@ -64,7 +67,7 @@ pub struct IndexCollector {
 
 impl IndexCollector {
     pub fn new(index: IndexSource) -> IndexCollector {
-        let descs = [SLICES, SEGMENTS, BYTES, DOCUMENTS]
+        let descs = GAUGES
             .into_iter()
             .flat_map(|(name, help)| {
                 IntGauge::new(name, help)
@@ -98,18 +101,21 @@ impl IndexCollector {
                 return Vec::new();
             }
         };
-        let gauge = |(name, help): (&str, &str), value: u64| {
-            let gauge = IntGauge::new(name, help).expect("valid metric");
-            gauge.set(i64::try_from(value).unwrap_or(i64::MAX));
-            gauge.collect()
-        };
-        [
-            gauge(SLICES, info.slices.len() as u64),
-            gauge(SEGMENTS, info.segments() as u64),
-            gauge(BYTES, info.bytes()),
-            gauge(DOCUMENTS, info.records()),
-        ]
-        .concat()
+        let values = [
+            info.slices.len() as u64,
+            info.segments() as u64,
+            info.bytes(),
+            info.records(),
+        ];
+        GAUGES
+            .into_iter()
+            .zip(values)
+            .flat_map(|((name, help), value)| {
+                let gauge = IntGauge::new(name, help).expect("valid metric");
+                gauge.set(i64::try_from(value).unwrap_or(i64::MAX));
+                gauge.collect()
+            })
+            .collect()
     }
 }
 
@@ -153,12 +159,16 @@ mod tests {
         registry
             .register(Box::new(IndexCollector::of_once(slot.clone())))
             .unwrap();
-        assert_eq!(gauge_value(&registry, DOCUMENTS.0), None, "no index yet");
+        assert_eq!(
+            gauge_value(&registry, "pivotlog_index_documents"),
+            None,
+            "no index yet"
+        );
         let dir = tempfile::tempdir().unwrap();
         let index = PivotIndex::open_or_create(dir.path()).unwrap();
         assert!(slot.set(index).is_ok());
-        assert_eq!(gauge_value(&registry, DOCUMENTS.0), Some(0.0));
-        assert!(gauge_value(&registry, SLICES.0).is_some());
-        assert!(encode(&registry).contains(DOCUMENTS.0));
+        assert_eq!(gauge_value(&registry, "pivotlog_index_documents"), Some(0.0));
+        assert!(gauge_value(&registry, "pivotlog_index_slices").is_some());
+        assert!(encode(&registry).contains("pivotlog_index_documents"));
     }
 }
