@@ -20,20 +20,20 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use prost::Message;
 use serde_json::{json, Value};
 
 use pivotlog_index::{PivotIndex, WriterConfig};
 use pivotlog_proto::kazoo::event_from_doc;
-use pivotlog_proto::time::unix_ms_to_gregorian_s;
+use pivotlog_proto::time::{now_unix_ms, unix_ms_to_gregorian_s};
 use pivotlog_proto::{DebugEvent, Record};
 use pivotlog_publisher::simulate::{SimulateConfig, Simulator};
 use pivotlog_publisher::traffic::{Traffic, TrafficPlan};
 use pivotlog_publisher::EventProducer;
 
-use procs::{Broker, Proc};
+use procs::Broker;
 use summary::{Latencies, Spread};
 
 const SEED: u64 = 2024;
@@ -74,10 +74,6 @@ impl Options {
             ingest_only: args.iter().any(|a| a == "--ingest-only"),
         }
     }
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as i64
 }
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -124,11 +120,11 @@ fn main() {
     let binary = procs::build_pivotlog();
     let mut report = serde_json::Map::new();
     report.insert("machine".into(), machine.into());
-    report.insert("date_unix_ms".into(), now_ms().into());
+    report.insert("date_unix_ms".into(), now_unix_ms().into());
 
     // Data: stamped so that every record falls in the API's default 31-day window.
     let span_ms = options.records as i64 * 7 + 60_000;
-    let start_unix_ms = now_ms() - span_ms - 3_600_000;
+    let start_unix_ms = now_unix_ms() - span_ms - 3_600_000;
     let events = generate(options.records, start_unix_ms);
     let raw_bytes: usize = events.iter().map(Message::encoded_len).sum();
     let records = events.len();
@@ -359,7 +355,7 @@ fn ingest(
     query: Option<(&Path, &str)>,
 ) -> (f64, u64, u64) {
     let started = Instant::now();
-    let indexer = Proc::spawn(
+    let indexer = procs::spawn(
         procs::pivotlog(binary, broker, "bench")
             .arg("indexer")
             .arg("--data-dir")
@@ -368,7 +364,7 @@ fn ingest(
     let stop = Arc::new(AtomicBool::new(false));
     let background = query.map(|(tokens, account)| {
         let port = procs::free_port();
-        let proc = Proc::spawn(
+        let proc = procs::spawn(
             procs::pivotlog(binary, broker, "bench")
                 .args(["query", "--listen", &format!("127.0.0.1:{port}"), "--auth-tokens"])
                 .arg(tokens)
@@ -424,7 +420,7 @@ fn busiest_account(events: &[DebugEvent]) -> String {
 fn freshness(binary: &Path, broker: &Broker, root: &Path, options: &Options) -> Latencies {
     broker.create_topic("fresh", PARTITIONS);
     let dir = root.join("fresh");
-    let _indexer = Proc::spawn(
+    let _indexer = procs::spawn(
         procs::pivotlog(binary, broker, "fresh")
             .arg("indexer")
             .arg("--data-dir")
@@ -463,7 +459,7 @@ fn freshness(binary: &Path, broker: &Broker, root: &Path, options: &Options) -> 
     };
     let count = (options.freshness_rate * options.freshness_seconds) as u64;
     let mut config = rdkafka::ClientConfig::new();
-    config.set("bootstrap.servers", &broker.address);
+    config.set("bootstrap.servers", broker.address());
     runtime().block_on(async {
         let mut producer: EventProducer<()> = EventProducer::new(&config, "fresh").unwrap();
         let mut traffic = traffic(Some(count), Some(options.freshness_rate), None);
@@ -503,7 +499,7 @@ fn queries(
     options: &Options,
 ) -> (Value, (u64, u64)) {
     let port = procs::free_port();
-    let query = Proc::spawn(
+    let query = procs::spawn(
         procs::pivotlog(binary, broker, "bench")
             .args(["query", "--listen", &format!("127.0.0.1:{port}"), "--auth-tokens"])
             .arg(tokens)

@@ -4,8 +4,9 @@
 
 mod support;
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
+use pivotlog_proto::time::now_unix_ms;
 use prom_text_format_parser::{Scrape, Type, ValueType};
 use serde_json::json;
 use support::*;
@@ -101,10 +102,6 @@ fn wait_serving(process: &mut Process, base: &str, path: &str, log: &std::path::
     });
 }
 
-fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64
-}
-
 #[test]
 fn metrics_move_as_records_and_requests_flow() {
     let broker = Broker::start();
@@ -137,7 +134,7 @@ fn metrics_move_as_records_and_requests_flow() {
     assert_eq!(before.value("pivotlog_indexer_records_indexed_total", &[]), 0.0);
 
     // Calls an hour ago, inside the API's default window and the retention.
-    let start_ms = (now_ms() - 3_600_000).to_string();
+    let start_ms = (now_unix_ms() - 3_600_000).to_string();
     let docs = simulate(
         &broker,
         TOPIC,

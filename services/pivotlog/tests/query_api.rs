@@ -5,8 +5,9 @@ mod support;
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
+use pivotlog_proto::time::now_unix_ms;
 use serde_json::{json, Value};
 use support::*;
 
@@ -20,8 +21,8 @@ const OTHER_ACCOUNT: &str = "9a8b7c6d5e4f40312a1b2c3d4e5f6a7b";
 /// The fixture's time window (Gregorian seconds), inside Crossbar's maximum range.
 const FIXTURE_RANGE: &str = "created_from=63877400000&created_to=63877480000";
 
-fn now_s() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
+fn now_s() -> i64 {
+    now_unix_ms() / 1000
 }
 
 fn jwt(claims: Value, key_file: &str) -> String {
@@ -64,7 +65,7 @@ fn start_stack(simulated_records: u64) -> Stack {
     run_ok(publish);
 
     // Simulated calls an hour ago, so they fall in the default time window.
-    let start_ms = ((now_s() - 3600) * 1000).to_string();
+    let start_ms = an_hour_ago_unix_ms();
     let sim_args = [
         "--count",
         &simulated_records.to_string(),

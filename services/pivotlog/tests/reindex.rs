@@ -8,8 +8,9 @@ mod support;
 
 use std::path::Path;
 use std::process::Output;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
+use pivotlog_proto::time::now_unix_ms;
 use serde_json::{json, Value};
 use support::*;
 
@@ -210,7 +211,7 @@ fn reindex_rebuilds_beside_the_live_index_and_swaps_it_in() {
 fn retention_keeps_the_disk_bounded_over_days_of_traffic() {
     let broker = Broker::start();
     broker.create_topic(TOPIC, 2);
-    let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as i64;
+    let now_ms = now_unix_ms();
     let day_ms = 86_400_000;
     // Six days of traffic, the oldest first, as a topic with a week of retention holds.
     let mut newest = 0;

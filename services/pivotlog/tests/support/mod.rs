@@ -1,151 +1,26 @@
-//! Real processes for end-to-end tests: a tansu broker and the pivotlog binary.
+//! What the end-to-end tests share: the processes (from `pivotlog-testkit`) with the
+//! pivotlog binary under test, and helpers that read its index and HTTP API.
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
 
+use pivotlog_proto::time::now_unix_ms;
 use serde_json::Value;
 
-/// Waits for `condition`, polling; panics with `what` after `timeout`.
-pub fn wait_until(what: &str, timeout: Duration, mut condition: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !condition() {
-        assert!(
-            Instant::now() < deadline,
-            "timed out after {timeout:?} waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
+pub use pivotlog_testkit::{free_port, run_ok, wait_until, Broker, Process};
 
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// The tansu binary: `$TANSU`, then `.tools/bin/tansu` in the workspace, then `PATH`.
-fn tansu() -> PathBuf {
-    if let Some(path) = std::env::var_os("TANSU") {
-        return path.into();
-    }
-    let local = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.tools/bin/tansu");
-    if local.exists() {
-        return local;
-    }
-    "tansu".into()
-}
-
-/// A tansu broker on a loopback port, killed on drop.
-pub struct Broker {
-    pub port: u16,
-    child: Child,
-    storage: String,
-}
-
-impl Broker {
-    /// In-memory storage.
-    pub fn start() -> Broker {
-        Broker::start_with_storage("memory://tansu/".into())
-    }
-
-    /// `storage`: a tansu storage URL, e.g. `sqlite://path.db` for a durable broker.
-    pub fn start_with_storage(storage: String) -> Broker {
-        Broker::start_on(free_port(), storage)
-    }
-
-    pub fn start_on(port: u16, storage: String) -> Broker {
-        Broker::start_on_with(port, storage, &[])
-    }
-
-    /// [`Broker::start_on`] with more `tansu broker` flags (e.g. `--authentication`).
-    pub fn start_on_with(port: u16, storage: String, flags: &[&str]) -> Broker {
-        Broker::start_advertising(port, port, storage, flags)
-    }
-
-    /// A broker listening on `port` that tells clients to connect to `advertised` (a
-    /// proxy in front of it).
-    pub fn start_advertising(port: u16, advertised: u16, storage: String, flags: &[&str]) -> Broker {
-        let url = format!("tcp://127.0.0.1:{port}");
-        let advertised = format!("tcp://127.0.0.1:{advertised}");
-        let child = Command::new(tansu())
-            .args([
-                "broker",
-                "--listener-url",
-                &url,
-                "--advertised-listener-url",
-                &advertised,
-            ])
-            .args(["--storage-engine", &storage])
-            .args(flags)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("cannot start tansu: run scripts/install-test-deps or set TANSU");
-        let address: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-        wait_until("the broker to listen", Duration::from_secs(30), || {
-            TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_ok()
-        });
-        Broker { port, child, storage }
-    }
-
-    pub fn address(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
-    }
-
-    pub fn create_topic(&self, name: &str, partitions: u32) {
-        self.admin(&["topic", "create", name, "--partitions", &partitions.to_string()]);
-    }
-
-    /// A SCRAM-SHA-512 user (the broker must not require authentication yet).
-    pub fn create_user(&self, name: &str, password: &str) {
-        self.admin(&["user", "create", name, password]);
-    }
-
-    fn admin(&self, args: &[&str]) {
-        let output = Command::new(tansu())
-            .args(args)
-            .args(["--broker", &format!("tcp://127.0.0.1:{}", self.port)])
-            .output()
-            .expect("cannot run tansu");
-        assert!(
-            output.status.success(),
-            "tansu {args:?} failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
-
-    /// Stops the broker (SIGKILL) and returns its port and storage, to restart it.
-    pub fn stop(mut self) -> (u16, String) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        (self.port, std::mem::take(&mut self.storage))
-    }
-}
-
-impl Drop for Broker {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// `pivotlog` with `args`, talking to `broker`.
+/// The `pivotlog` binary under test, talking to `broker` about `topic`. Fixtures are
+/// from 2024: keeps everything unless a test sets a retention. Logs at
+/// `PIVOTLOG_TEST_LOG` (a `RUST_LOG` filter; `warn` by default).
 pub fn pivotlog(broker: &Broker, topic: &str) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_pivotlog"));
-    let log = std::env::var("PIVOTLOG_TEST_LOG").unwrap_or_else(|_| "warn".into());
-    command
-        .env("PIVOTLOG_BROKERS", broker.address())
-        .env("PIVOTLOG_TOPIC", topic)
-        // Fixtures are from 2024: keep everything unless a test sets a retention.
-        .env("PIVOTLOG_RETENTION_DAYS", "0")
-        .env("RUST_LOG", log);
+    let mut command = pivotlog_testkit::pivotlog(Path::new(env!("CARGO_BIN_EXE_pivotlog")), broker, topic);
+    command.env("PIVOTLOG_RETENTION_DAYS", "0");
+    if let Some(log) = std::env::var_os("PIVOTLOG_TEST_LOG") {
+        command.env("RUST_LOG", log);
+    }
     command
 }
 
@@ -161,49 +36,6 @@ pub fn start_indexer(broker: &Broker, topic: &str, dir: &Path, commit_ms: u64) -
         ])
         .arg(dir);
     Process::spawn(command)
-}
-
-pub fn run_ok(mut command: Command) -> Output {
-    let output = command.output().expect("cannot run pivotlog");
-    assert!(
-        output.status.success(),
-        "pivotlog failed: {}\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
-}
-
-/// A child process killed on drop.
-pub struct Process(pub Child);
-
-impl Process {
-    pub fn spawn(mut command: Command) -> Process {
-        Process(command.stdout(Stdio::null()).spawn().expect("cannot spawn"))
-    }
-
-    pub fn kill(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-
-    /// SIGTERM, then wait for a clean exit.
-    pub fn terminate(mut self) -> std::process::ExitStatus {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.0.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-        let status = self.0.wait().unwrap();
-        std::mem::forget(self);
-        status
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        self.kill();
-    }
 }
 
 /// Opens the index an indexer writes, once it exists.
@@ -274,10 +106,7 @@ impl Api {
 /// An hour ago, whole seconds, in Unix ms: a `--start-unix-ms` for simulated traffic
 /// that the API's default time window holds.
 pub fn an_hour_ago_unix_ms() -> String {
-    let now_s = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
+    let now_s = now_unix_ms() / 1000;
     ((now_s - 3600) * 1000).to_string()
 }
 
@@ -389,43 +218,6 @@ pub fn assert_index_exactly(
 /// has handled, on a topic whose offsets start at 0.
 pub fn checkpointed_records(index: &pivotlog_index::PivotIndex) -> i64 {
     index.checkpoint().unwrap().offsets.values().sum()
-}
-
-impl Process {
-    /// Spawns `command` with its stderr appended to `log` (to read what it said).
-    pub fn spawn_logging(mut command: Command, log: &Path) -> Process {
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(log)
-            .unwrap();
-        command.stderr(file);
-        Process::spawn(command)
-    }
-
-    /// SIGTERM, then wait at most `timeout` for the exit; a process still running then
-    /// is killed and `Err` says how long it held out.
-    pub fn terminate_within(mut self, timeout: Duration) -> Result<std::process::ExitStatus, String> {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.0.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-        let deadline = Instant::now() + timeout;
-        while Instant::now() < deadline {
-            if let Some(status) = self.0.try_wait().unwrap() {
-                return Ok(status);
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        self.kill();
-        Err(format!("still running {timeout:?} after SIGTERM"))
-    }
-
-    /// True while the process has not exited.
-    pub fn is_running(&mut self) -> bool {
-        self.0.try_wait().unwrap().is_none()
-    }
 }
 
 impl Api {
