@@ -32,6 +32,7 @@ mod checkpoint;
 mod directory;
 mod document;
 mod info;
+pub mod interrupt;
 pub mod merge;
 mod reader;
 mod schema;
@@ -85,6 +86,9 @@ pub enum IndexError {
     Swapped,
     #[error("another writer holds the index in {0} (one indexer per directory)")]
     Locked(String),
+    /// The caller gave up on this read ([`interrupt`]): its client left, or its deadline passed.
+    #[error("the read was interrupted: its caller gave up on it")]
+    Interrupted,
 }
 
 const SLICES_DIR: &str = "slices";

@@ -12,6 +12,7 @@ use tantivy::{DocAddress, Order, Searcher, TantivyDocument, Term};
 
 use pivotlog_proto::{DebugEvent, RecordKind};
 
+use crate::interrupt::{or_interrupted, Interruptible};
 use crate::schema::{call_key, DOC_TYPE_RECORD};
 use crate::slice::Slice;
 use crate::{CallSummary, Fields, IndexError};
@@ -109,7 +110,9 @@ impl Slice {
             .max(1);
         let calls = loop {
             let top = TopDocs::with_limit(limit).order_by_fast_field::<i64>("created", order);
-            let hits = searcher.search(&query, &top)?;
+            let hits = searcher
+                .search(&query, &Interruptible(top))
+                .map_err(or_interrupted)?;
             let exhausted = hits.len() < limit;
             // Hits tied with the last one may have lost to equal-time calls that were
             // cut off; only the hits strictly before that time are known to be complete.

@@ -19,6 +19,7 @@ use tantivy::{DocAddress, Searcher, TantivyDocument};
 
 use pivotlog_proto::{DebugEvent, Record};
 
+use crate::interrupt::{or_interrupted, Interruptible};
 use crate::reader::{created_between, decode_event, term_query};
 use crate::schema::{indexed_prefix, DOC_TYPE_RECORD, MAX_INDEXED_TEXT_BYTES};
 use crate::slice::Slice;
@@ -250,7 +251,9 @@ impl Slice {
                     _ => 0,
                 };
                 let top = TopDocs::with_limit(wanted).and_offset(offset).order_by_score();
-                let (total, hits) = searcher.search(scoped.as_ref(), &(Count, top))?;
+                let (total, hits) = searcher
+                    .search(scoped.as_ref(), &Interruptible((Count, top)))
+                    .map_err(or_interrupted)?;
                 let hits = hits.into_iter().map(|(score, address)| (Some(score), address));
                 (total as u64, hits.collect())
             }
@@ -264,7 +267,9 @@ impl Slice {
                     ascending: request.order == SearchOrder::Oldest,
                     start,
                 };
-                let (total, hits) = searcher.search(scoped.as_ref(), &collector)?;
+                let (total, hits) = searcher
+                    .search(scoped.as_ref(), &Interruptible(collector))
+                    .map_err(or_interrupted)?;
                 (
                     total,
                     hits.into_iter().map(|(_, address)| (None, address)).collect(),
@@ -317,7 +322,10 @@ impl Slice {
             interval_ms: request.interval_ms,
             buckets,
         };
-        let counts = self.searcher().search(scoped.as_ref(), &collector)?;
+        let counts = self
+            .searcher()
+            .search(scoped.as_ref(), &Interruptible(collector))
+            .map_err(or_interrupted)?;
         Ok(SearchStats {
             counts,
             origin_ms,

@@ -12,7 +12,10 @@ const WALLS: &[(&str, &[&str])] = &[
     ("services/publisher", &["pivotlog-proto"]),
     ("services/indexer", &["pivotlog-proto", "pivotlog-index"]),
     ("services/serve", &["pivotlog-index"]),
-    ("services/shard", &["pivotlog-proto", "pivotlog-index"]),
+    (
+        "services/shard",
+        &["pivotlog-proto", "pivotlog-index", "pivotlog-serve"],
+    ),
     (
         "services/query",
         &[

@@ -137,6 +137,13 @@ pub enum ApiError {
     RangeNotSatisfiable(String),
     #[error("not ready: {0}")]
     NotReady(String),
+    /// Admission refused the read (overload): 429 with `Retry-After`.
+    #[error("too many requests")]
+    Overloaded(#[from] pivotlog_serve::admission::Refused),
+    /// The read was given up (its client left, or its deadline passed): whatever
+    /// answers this is not read by the client that asked.
+    #[error("the request was given up")]
+    Interrupted,
     #[error("datastore_fault")]
     Internal(String),
 }
@@ -150,7 +157,8 @@ impl ApiError {
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::RangeNotSatisfiable(_) => StatusCode::RANGE_NOT_SATISFIABLE,
-            ApiError::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::NotReady(_) | ApiError::Interrupted => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Overloaded(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -162,6 +170,10 @@ impl ApiError {
             ApiError::RangeNotSatisfiable(message) | ApiError::NotReady(message) => {
                 json!({"message": message})
             }
+            ApiError::Overloaded(refused) => json!({
+                "message": format!("{refused}; retry after {} s", retry_after_s(refused)),
+                "retry_after": retry_after_s(refused),
+            }),
             // Details of internal failures go to the log, not to the client.
             _ => json!({}),
         }
@@ -194,9 +206,17 @@ impl ApiError {
 
 impl From<pivotlog_index::IndexError> for ApiError {
     fn from(err: pivotlog_index::IndexError) -> ApiError {
+        if let pivotlog_index::IndexError::Interrupted = err {
+            return ApiError::Interrupted;
+        }
         tracing::error!(error = %err, "index read failed");
         ApiError::Internal(err.to_string())
     }
+}
+
+/// Whole seconds, at least one, as `Retry-After` wants them.
+fn retry_after_s(refused: &pivotlog_serve::admission::Refused) -> u64 {
+    refused.retry_after.as_secs_f64().ceil().max(1.0) as u64
 }
 
 impl IntoResponse for ApiError {
@@ -207,7 +227,16 @@ impl IntoResponse for ApiError {
         body.insert("error".into(), status.as_u16().to_string().into());
         body.insert("message".into(), self.to_string().into());
         body.insert("data".into(), self.data());
-        Pending { status, body }.into_response()
+        let retry_after = match &self {
+            ApiError::Overloaded(refused) => Some(retry_after_s(refused)),
+            _ => None,
+        };
+        Pending {
+            status,
+            body,
+            retry_after,
+        }
+        .into_response()
     }
 }
 
@@ -217,6 +246,8 @@ impl IntoResponse for ApiError {
 struct Pending {
     status: StatusCode,
     body: Map<String, Value>,
+    /// `Retry-After`, seconds.
+    retry_after: Option<u64>,
 }
 
 impl IntoResponse for Pending {
@@ -239,6 +270,11 @@ pub async fn complete(mut request: Request, next: Next) -> Response {
     let mut body = context.base();
     body.extend(pending.body);
     let mut completed = context.respond(pending.status, body);
+    if let Some(seconds) = pending.retry_after {
+        completed
+            .headers_mut()
+            .insert(axum::http::header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
     completed
         .extensions_mut()
         .extend(std::mem::take(response.extensions_mut()));
@@ -303,6 +339,7 @@ impl IntoResponse for Success {
         let mut response = Pending {
             status: StatusCode::OK,
             body,
+            retry_after: None,
         }
         .into_response();
         response.extensions_mut().insert(outcome);

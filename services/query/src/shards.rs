@@ -9,6 +9,7 @@ use prometheus::{IntCounterVec, Opts};
 use serde::de::DeserializeOwned;
 use tokio::sync::Notify;
 
+use pivotlog_serve::admission::{Class, Refused};
 use pivotlog_shard::{Endpoint, Partitioned, ShardStatus, PREFIX};
 
 use crate::answer::Gaps;
@@ -155,7 +156,7 @@ impl ShardSet {
             .send()
             .await
             .map_err(|err| err.to_string())?;
-        decode(response).await
+        decode_success(response).await
     }
 
     /// Whether requests can be answered at all: `Err` until some shard answers for
@@ -206,11 +207,23 @@ impl ShardSet {
                     .map_err(|err| err.to_string());
                 match sent {
                     Ok(response) => decode::<E::Answer>(response).await,
-                    Err(err) => Err(err),
+                    Err(err) => Err(Failure::Failed(err)),
                 }
             }
         });
         let outcomes = futures::future::join_all(calls).await;
+        // A shard that refuses for overload makes the whole answer a 429: a partial
+        // answer would hide the overload, and the client's retry is what relieves it.
+        if let Some(retry_after) = outcomes.iter().find_map(|outcome| match outcome {
+            Err(Failure::Overloaded(retry_after)) => Some(*retry_after),
+            _ => None,
+        }) {
+            return Err(ApiError::Overloaded(Refused {
+                class: Class::Heavy,
+                reason: "a shard is overloaded",
+                retry_after,
+            }));
+        }
         let mut gaps = routing.gaps.clone();
         let mut answers = Vec::new();
         for ((address, partitions), outcome) in routing.assignment.iter().zip(outcomes) {
@@ -238,7 +251,37 @@ impl ShardSet {
     }
 }
 
-async fn decode<A: DeserializeOwned>(response: reqwest::Response) -> Result<A, String> {
+/// Why a shard gave no answer.
+enum Failure {
+    /// It refused for overload (429), asking to retry after this long.
+    Overloaded(Duration),
+    Failed(String),
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::Overloaded(after) => write!(f, "overloaded, retry after {} s", after.as_secs()),
+            Failure::Failed(reason) => f.write_str(reason),
+        }
+    }
+}
+
+async fn decode<A: DeserializeOwned>(response: reqwest::Response) -> Result<A, Failure> {
+    let status = response.status();
+    if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+        let seconds = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.parse().ok())
+            .unwrap_or(1);
+        return Err(Failure::Overloaded(Duration::from_secs(seconds)));
+    }
+    decode_success(response).await.map_err(Failure::Failed)
+}
+
+async fn decode_success<A: DeserializeOwned>(response: reqwest::Response) -> Result<A, String> {
     let status = response.status();
     if !status.is_success() {
         let body = response.text().await.unwrap_or_default();

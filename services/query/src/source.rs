@@ -1,12 +1,15 @@
 //! Where the API's reads go: the local index (one node), or the indexers' shards, whose
 //! answers are merged into the same result ([`crate::shards`]). Both take the index's
 //! own requests ([`ListCalls`], [`Search`], [`StatsRequest`]) and answer an [`Answer`].
+//! Every read is admitted first ([`pivotlog_serve::admission`]) by its class: searches,
+//! stats and unpaginated listings are heavy, pages and a call's records cheap.
 
 use std::sync::Arc;
 
 use pivotlog_index::search::{QueryError, Search, SearchPage, SearchStats, StatsRequest, UserQuery};
-use pivotlog_index::{merge, CallPage, ListCalls, PivotIndex};
+use pivotlog_index::{interrupt, merge, CallPage, ListCalls, PivotIndex};
 use pivotlog_proto::DebugEvent;
+use pivotlog_serve::admission::{Admission, Class, InterruptOnDrop, Permit};
 use pivotlog_shard::{AccountAncestors, Ancestors, CallRecords, Calls, Records, SearchHits, Stats};
 
 use crate::answer::Answer;
@@ -14,9 +17,16 @@ use crate::envelope::ApiError;
 use crate::metrics::ReadInFlight;
 use crate::shards::ShardSet;
 
-/// The index as the handlers see it.
+/// The index as the handlers see it, and who may read it now.
 #[derive(Clone)]
-pub enum Source {
+pub struct Source {
+    pub backend: Backend,
+    pub admission: Arc<Admission>,
+}
+
+/// Where the index is.
+#[derive(Clone)]
+pub enum Backend {
     Local(PivotIndex),
     Shards {
         shards: Arc<ShardSet>,
@@ -27,21 +37,28 @@ pub enum Source {
 
 impl Source {
     pub fn parse_query(&self, text: &str) -> Result<UserQuery, QueryError> {
-        match self {
-            Source::Local(index) => index.parse_query(text),
-            Source::Shards { schema, .. } => schema.parse_query(text),
+        match &self.backend {
+            Backend::Local(index) => index.parse_query(text),
+            Backend::Shards { schema, .. } => schema.parse_query(text),
         }
     }
 
+    /// A listing page is cheap; every call in range at once (`page_size: None`) is heavy.
     pub async fn list_calls(&self, request: ListCalls) -> Result<Answer<CallPage>, ApiError> {
-        match self {
-            Source::Local(index) => {
+        let class = match request.page_size {
+            Some(_) => Class::Cheap,
+            None => Class::Heavy,
+        };
+        let permit = self.admit(class, &request.account_id).await?;
+        match &self.backend {
+            Backend::Local(index) => {
                 let index = index.clone();
-                let page = run_blocking(move || Ok(index.list_calls(&request)?)).await?;
+                let page = run_blocking(permit, move || Ok(index.list_calls(&request)?)).await?;
                 Ok(Answer::complete(page))
             }
-            Source::Shards { shards, .. } => {
+            Backend::Shards { shards, .. } => {
                 let (pages, gaps) = shards.fan_out::<Calls>(&request).await?;
+                drop(permit);
                 Ok(Answer {
                     value: merge::call_pages(&request, pages),
                     gaps,
@@ -56,13 +73,15 @@ impl Source {
         account_id: &str,
         call_id: &str,
     ) -> Result<Answer<Vec<DebugEvent>>, ApiError> {
-        match self {
-            Source::Local(index) => {
+        let permit = self.admit(Class::Cheap, account_id).await?;
+        match &self.backend {
+            Backend::Local(index) => {
                 let (index, account_id, call_id) = (index.clone(), account_id.to_owned(), call_id.to_owned());
-                let records = run_blocking(move || Ok(index.call_records(&account_id, &call_id)?)).await?;
+                let records =
+                    run_blocking(permit, move || Ok(index.call_records(&account_id, &call_id)?)).await?;
                 Ok(Answer::complete(records))
             }
-            Source::Shards { shards, .. } => {
+            Backend::Shards { shards, .. } => {
                 let request = CallRecords {
                     account_id: account_id.to_owned(),
                     call_id: call_id.to_owned(),
@@ -78,12 +97,13 @@ impl Source {
 
     /// The ancestors of an account, from its data (`None`: no data seen).
     pub async fn account_ancestors(&self, account_id: &str) -> Result<Option<Vec<String>>, ApiError> {
-        match self {
-            Source::Local(index) => {
+        let permit = self.admit(Class::Cheap, account_id).await?;
+        match &self.backend {
+            Backend::Local(index) => {
                 let (index, account_id) = (index.clone(), account_id.to_owned());
-                run_blocking(move || Ok(index.account_ancestors(&account_id)?)).await
+                run_blocking(permit, move || Ok(index.account_ancestors(&account_id)?)).await
             }
-            Source::Shards { shards, .. } => {
+            Backend::Shards { shards, .. } => {
                 let request = AccountAncestors {
                     account_id: account_id.to_owned(),
                 };
@@ -96,10 +116,11 @@ impl Source {
     pub async fn search(&self, request: Search) -> Result<Answer<SearchPage>, ApiError> {
         let refused = |err| ApiError::from_search(err, &request.query);
         request.check().map_err(refused)?;
-        match self {
-            Source::Local(index) => {
+        let permit = self.admit(Class::Heavy, &request.account_id).await?;
+        match &self.backend {
+            Backend::Local(index) => {
                 let index = index.clone();
-                let page = run_blocking(move || {
+                let page = run_blocking(permit, move || {
                     index
                         .search(&request)
                         .map_err(|err| ApiError::from_search(err, &request.query))
@@ -107,8 +128,9 @@ impl Source {
                 .await?;
                 Ok(Answer::complete(page))
             }
-            Source::Shards { shards, .. } => {
+            Backend::Shards { shards, .. } => {
                 let (pages, gaps) = shards.fan_out::<SearchHits>(&request.for_each_part()).await?;
+                drop(permit);
                 Ok(Answer {
                     value: merge::search_pages(&request, pages),
                     gaps,
@@ -121,10 +143,11 @@ impl Source {
         request
             .buckets()
             .map_err(|err| ApiError::from_search(err, &request.query))?;
-        match self {
-            Source::Local(index) => {
+        let permit = self.admit(Class::Heavy, &request.account_id).await?;
+        match &self.backend {
+            Backend::Local(index) => {
                 let index = index.clone();
-                let stats = run_blocking(move || {
+                let stats = run_blocking(permit, move || {
                     index
                         .search_stats(&request)
                         .map_err(|err| ApiError::from_search(err, &request.query))
@@ -132,8 +155,9 @@ impl Source {
                 .await?;
                 Ok(Answer::complete(stats))
             }
-            Source::Shards { shards, .. } => {
+            Backend::Shards { shards, .. } => {
                 let (parts, gaps) = shards.fan_out::<Stats>(&request).await?;
+                drop(permit);
                 let value = merge::search_stats(parts)
                     .ok_or_else(|| ApiError::NotReady("no shard answered".into()))?;
                 Ok(Answer { value, gaps })
@@ -142,17 +166,35 @@ impl Source {
     }
 }
 
-/// Runs an index read on the blocking pool: reads take up to milliseconds of CPU and
-/// would otherwise stall every request sharing the async worker.
+impl Source {
+    /// A slot for a read, or the 429 that refuses it. Over shards, the slot bounds this
+    /// process's fan-outs; each shard admits its part again, by the same account.
+    async fn admit(&self, class: Class, account_id: &str) -> Result<Permit, ApiError> {
+        Ok(self.admission.admit(class, account_id).await?)
+    }
+}
+
+/// Runs an index read on the blocking pool (reads take up to milliseconds of CPU and
+/// would otherwise stall every request sharing the async worker), holding its slot
+/// until the read ends. If the request is given up first (client gone, deadline), the
+/// read is interrupted at its next slice or segment instead of running to the end.
 async fn run_blocking<T: Send + 'static>(
+    permit: Permit,
     work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
-    // Counted until the read ends, even if the request gives up on it (timeout).
+    // Counted until the read ends, even if the request gives up on it.
     let in_flight = ReadInFlight::enter();
-    tokio::task::spawn_blocking(move || {
+    let interrupt_on_drop = InterruptOnDrop::new(&permit);
+    let result = tokio::task::spawn_blocking(move || {
         let _in_flight = in_flight;
-        work()
+        let result = interrupt::scope(permit.interrupt(), work);
+        if matches!(result, Err(ApiError::Interrupted)) {
+            permit.interrupted();
+        }
+        result
     })
     .await
-    .unwrap_or_else(|err| Err(ApiError::Internal(err.to_string())))
+    .unwrap_or_else(|err| Err(ApiError::Internal(err.to_string())));
+    interrupt_on_drop.disarm();
+    result
 }

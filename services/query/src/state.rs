@@ -5,13 +5,14 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use pivotlog_index::PivotIndex;
+use pivotlog_serve::admission::{Admission, Limits};
 use pivotlog_serve::metrics::IndexCollector;
 
 use crate::auth::Authenticator;
 use crate::envelope::ApiError;
 use crate::metrics::Metrics;
 use crate::shards::ShardSet;
-use crate::source::Source;
+use crate::source::{Backend, Source};
 
 /// What readiness depends on besides the index being open (e.g. an in-process
 /// indexer's health): `Err(reason)` makes `/readyz` answer 503 with the reason.
@@ -22,7 +23,9 @@ pub type ReadinessCheck = Arc<dyn Fn() -> Result<(), String> + Send + Sync>;
 pub struct AppState {
     pub(crate) index: Arc<OnceLock<PivotIndex>>,
     /// Set: reads fan out to these shards instead of a local index.
-    shards: Option<Source>,
+    shards: Option<Backend>,
+    /// Who may read now, under overload.
+    admission: Arc<Admission>,
     pub(crate) auth: Arc<Authenticator>,
     readiness: Option<ReadinessCheck>,
     /// This instance's metrics, served at `/metrics`.
@@ -35,9 +38,14 @@ impl AppState {
         let index = Arc::new(OnceLock::new());
         let metrics = Metrics::new();
         metrics.register(Box::new(IndexCollector::of_once(index.clone())));
+        let admission = Admission::new(Limits::default(), "pivotlog_query");
+        for collector in admission.collectors() {
+            metrics.register(collector);
+        }
         AppState {
             index,
             shards: None,
+            admission,
             auth: Arc::new(auth),
             readiness: None,
             metrics: Arc::new(metrics),
@@ -53,7 +61,7 @@ impl AppState {
         let state = AppState::new(auth);
         state.metrics.register(Box::new(shards.request_counter()));
         Ok(AppState {
-            shards: Some(Source::Shards { shards, schema }),
+            shards: Some(Backend::Shards { shards, schema }),
             ..state
         })
     }
@@ -78,20 +86,40 @@ impl AppState {
         self
     }
 
-    pub(crate) fn source(&self) -> Result<Source, ApiError> {
-        if let Some(shards) = &self.shards {
-            return Ok(shards.clone());
+    /// Admits reads within `limits` from now on (the default: [`Limits::default`]).
+    pub fn with_limits(mut self, limits: Limits) -> AppState {
+        let admission = Admission::new(limits, "pivotlog_query");
+        // The default admission's collectors are registered: re-registering the same
+        // names would be refused, so the new ones replace them.
+        for collector in self.admission.collectors() {
+            let _ = self.metrics.registry().unregister(collector);
         }
-        self.index
-            .get()
-            .map(|index| Source::Local(index.clone()))
-            .ok_or(ApiError::NotReady("the index is not open yet".into()))
+        for collector in admission.collectors() {
+            self.metrics.register(collector);
+        }
+        self.admission = admission;
+        self
+    }
+
+    pub(crate) fn source(&self) -> Result<Source, ApiError> {
+        let backend = match &self.shards {
+            Some(shards) => shards.clone(),
+            None => self
+                .index
+                .get()
+                .map(|index| Backend::Local(index.clone()))
+                .ok_or(ApiError::NotReady("the index is not open yet".into()))?,
+        };
+        Ok(Source {
+            backend,
+            admission: self.admission.clone(),
+        })
     }
 
     /// `Err(reason)` while requests cannot be answered.
     pub(crate) fn readiness(&self) -> Result<(), String> {
         match &self.shards {
-            Some(Source::Shards { shards, .. }) => shards.readiness()?,
+            Some(Backend::Shards { shards, .. }) => shards.readiness()?,
             _ => {
                 self.source().map_err(|err| err.to_string())?;
             }

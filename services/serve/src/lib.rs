@@ -1,8 +1,10 @@
 //! What every pivotlog HTTP listener shares: the query API, the indexer's shard API and
 //! its health listener all serve through [`serve`], which bounds how long a client may
 //! take to send its request head and how large it may be, and shuts down gracefully;
-//! and all of them expose Prometheus text through [`metrics`].
+//! and all of them expose Prometheus text through [`metrics`]. Both sides admit their
+//! index reads through [`admission`], so overload is refused, not queued without bound.
 
+pub mod admission;
 pub mod metrics;
 
 use std::future::Future;

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -11,7 +11,8 @@ use axum::{Json, Router};
 use subtle::ConstantTimeEq;
 
 use pivotlog_index::search::{Search, SearchError, SearchPage, SearchStats, StatsRequest};
-use pivotlog_index::{CallPage, ListCalls, PivotIndex};
+use pivotlog_index::{interrupt, CallPage, IndexError, ListCalls, PivotIndex};
+use pivotlog_serve::admission::{Admission, Class, InterruptOnDrop};
 
 use crate::{
     AccountAncestors, AncestorList, Ancestors, CallRecords, Calls, Endpoint, Partitioned, RecordList,
@@ -26,14 +27,18 @@ struct Shard {
     index: PivotIndex,
     status: StatusSource,
     token: Arc<str>,
+    admission: Arc<Admission>,
 }
 
 /// The shard API over `index`; every request must carry `Authorization: Bearer <token>`.
-pub fn router(index: PivotIndex, status: StatusSource, token: &str) -> Router {
+/// Reads are admitted by `admission`, by the account they read: a query process fanning
+/// one account's requests out cannot take every slot of a shard from the others.
+pub fn router(index: PivotIndex, status: StatusSource, token: &str, admission: Arc<Admission>) -> Router {
     let shard = Shard {
         index,
         status,
         token: token.into(),
+        admission,
     };
     Router::new()
         .route(&format!("{PREFIX}/status"), get(status_of))
@@ -53,16 +58,31 @@ fn path<E: Endpoint>() -> String {
 /// How a shard answers an endpoint from its index (restricted to the request's
 /// partitions).
 trait Read: Endpoint {
+    /// The account the request reads and what the read costs, for admission.
+    fn admitted_as(request: &Self::Request) -> (&str, Class);
+
     fn read(index: &PivotIndex, request: Self::Request) -> Result<Self::Answer, SearchError>;
 }
 
 impl Read for Calls {
+    fn admitted_as(request: &ListCalls) -> (&str, Class) {
+        let class = match request.page_size {
+            Some(_) => Class::Cheap,
+            None => Class::Heavy,
+        };
+        (&request.account_id, class)
+    }
+
     fn read(index: &PivotIndex, request: ListCalls) -> Result<CallPage, SearchError> {
         Ok(index.list_calls(&request)?)
     }
 }
 
 impl Read for Records {
+    fn admitted_as(request: &CallRecords) -> (&str, Class) {
+        (&request.account_id, Class::Cheap)
+    }
+
     fn read(index: &PivotIndex, request: CallRecords) -> Result<RecordList, SearchError> {
         let events = index.call_records(&request.account_id, &request.call_id)?;
         Ok(RecordList { events })
@@ -70,6 +90,10 @@ impl Read for Records {
 }
 
 impl Read for Ancestors {
+    fn admitted_as(request: &AccountAncestors) -> (&str, Class) {
+        (&request.account_id, Class::Cheap)
+    }
+
     fn read(index: &PivotIndex, request: AccountAncestors) -> Result<AncestorList, SearchError> {
         let ancestors = index.account_ancestors(&request.account_id)?;
         Ok(AncestorList { ancestors })
@@ -77,22 +101,54 @@ impl Read for Ancestors {
 }
 
 impl Read for SearchHits {
+    fn admitted_as(request: &Search) -> (&str, Class) {
+        (&request.account_id, Class::Heavy)
+    }
+
     fn read(index: &PivotIndex, request: Search) -> Result<SearchPage, SearchError> {
         index.search(&request)
     }
 }
 
 impl Read for Stats {
+    fn admitted_as(request: &StatsRequest) -> (&str, Class) {
+        (&request.account_id, Class::Heavy)
+    }
+
     fn read(index: &PivotIndex, request: StatsRequest) -> Result<SearchStats, SearchError> {
         index.search_stats(&request)
     }
 }
 
-/// Runs `E`'s read on the blocking pool (reads take milliseconds of CPU). The client's
-/// mistakes (a bad query, a page past the window) are 400s; the index's failures, 500s.
+/// Admits `E`'s read, then runs it on the blocking pool (reads take milliseconds of
+/// CPU), interrupted if the query process gives up on it (its timeout). Overload is a
+/// 429 with `Retry-After`; the client's mistakes (a bad query, a page past the window)
+/// are 400s; the index's failures, 500s.
 async fn handle<E: Read>(State(shard): State<Shard>, Json(body): Json<Partitioned<E::Request>>) -> Response {
+    let (account_id, class) = E::admitted_as(&body.request);
+    let permit = match shard.admission.admit(class, account_id).await {
+        Ok(permit) => permit,
+        Err(refused) => {
+            let seconds = refused.retry_after.as_secs().max(1);
+            let mut response = failure(StatusCode::TOO_MANY_REQUESTS, refused.to_string());
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+            return response;
+        }
+    };
     let index = shard.index.only_partitions(&body.partitions);
-    match tokio::task::spawn_blocking(move || E::read(&index, body.request)).await {
+    let interrupt_on_drop = InterruptOnDrop::new(&permit);
+    let read = tokio::task::spawn_blocking(move || {
+        let result = interrupt::scope(permit.interrupt(), || E::read(&index, body.request));
+        if matches!(result, Err(SearchError::Index(IndexError::Interrupted))) {
+            permit.interrupted();
+        }
+        result
+    })
+    .await;
+    interrupt_on_drop.disarm();
+    match read {
         Ok(Ok(answer)) => Json(answer).into_response(),
         Ok(Err(err @ SearchError::Index(_))) => failure(StatusCode::INTERNAL_SERVER_ERROR, err.to_string()),
         Ok(Err(err)) => failure(StatusCode::BAD_REQUEST, err.to_string()),

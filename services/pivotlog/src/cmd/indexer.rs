@@ -35,6 +35,9 @@ pub struct Args {
     shard_listen: Option<SocketAddr>,
     #[command(flatten)]
     shard_token: super::ShardTokenArgs,
+    /// Bounds on the shard API's concurrent reads.
+    #[command(flatten)]
+    limits: super::LimitArgs,
 }
 
 /// Index location and indexing knobs, shared with `standalone`.
@@ -198,14 +201,16 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let topic = config.topic.clone();
     let indexer = RunningIndexer::start(index.clone(), kafka, config);
+    let admission = pivotlog_serve::admission::Admission::new(args.limits.limits(), "pivotlog_shard");
     let health = health.map(|listener| {
         tracing::info!(address = ?listener.local_addr().ok(), "serving /healthz, /readyz and /metrics");
-        let registry = metrics_registry(&indexer.stats, &index);
+        let registry = metrics_registry(&indexer.stats, &index, &admission);
         tokio::spawn(serve_health(listener, indexer.stats.clone(), registry))
     });
     let shard = shard.map(|(listener, token)| {
         tracing::info!(address = ?listener.local_addr().ok(), "serving the shard API");
-        let router = pivotlog_shard::router(index, shard_status(topic, indexer.stats.clone()), &token);
+        let status = shard_status(topic, indexer.stats.clone());
+        let router = pivotlog_shard::router(index, status, &token, admission);
         tokio::spawn(async move {
             if let Err(err) = pivotlog_serve::serve(listener, router, std::future::pending()).await {
                 tracing::error!(error = %err, "the shard API stopped");
@@ -259,17 +264,23 @@ fn shard_status(topic: String, stats: Arc<IndexerStats>) -> pivotlog_shard::Stat
     })
 }
 
-/// The indexer's metrics: its counters, its index's figures and the process's.
-fn metrics_registry(stats: &Arc<IndexerStats>, index: &PivotIndex) -> prometheus::Registry {
+/// The indexer's metrics: its counters, its index's figures, its shard API's admission
+/// and the process's.
+fn metrics_registry(
+    stats: &Arc<IndexerStats>,
+    index: &PivotIndex,
+    admission: &pivotlog_serve::admission::Admission,
+) -> prometheus::Registry {
     use pivotlog_serve::metrics::IndexCollector;
     let registry = prometheus::Registry::new();
     let index = index.clone();
-    let collectors: Vec<Box<dyn prometheus::core::Collector>> = vec![
+    let mut collectors: Vec<Box<dyn prometheus::core::Collector>> = vec![
         Box::new(IndexerCollector::new(stats.clone())),
         Box::new(IndexCollector::new(Arc::new(move || Some(index.clone())))),
         #[cfg(target_os = "linux")]
         Box::new(prometheus::process_collector::ProcessCollector::for_self()),
     ];
+    collectors.extend(admission.collectors());
     for collector in collectors {
         if let Err(err) = registry.register(collector) {
             tracing::warn!(error = %err, "metric not registered");

@@ -29,6 +29,47 @@ impl ShardTokenArgs {
     }
 }
 
+/// Bounds on concurrent index reads (see `pivotlog_serve::admission`), shared by the
+/// query API and an indexer's shard API. Unset: sized to the cores.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct LimitArgs {
+    /// Heavy reads (searches, stats, unpaginated listings) running at once [default:
+    /// one per core].
+    #[arg(long, env = "PIVOTLOG_HEAVY_SLOTS")]
+    pub heavy_slots: Option<usize>,
+    /// Heavy reads one account may run at once [default: all heavy slots].
+    #[arg(long, env = "PIVOTLOG_ACCOUNT_HEAVY_SLOTS")]
+    pub account_heavy_slots: Option<usize>,
+    /// Heavy reads one account may have waiting; more get 429 [default: four per heavy slot].
+    #[arg(long, env = "PIVOTLOG_ACCOUNT_QUEUE")]
+    pub account_queue: Option<usize>,
+    /// Longest wait for a heavy slot, ms; a read still waiting then gets 429.
+    #[arg(long, env = "PIVOTLOG_QUEUE_TIMEOUT_MS", default_value_t = 2000)]
+    pub queue_timeout_ms: u64,
+    /// Cheap reads (a page, a call) running at once; more get 429 at once [default: 64
+    /// per core].
+    #[arg(long, env = "PIVOTLOG_CHEAP_SLOTS")]
+    pub cheap_slots: Option<usize>,
+}
+
+impl LimitArgs {
+    pub fn limits(&self) -> pivotlog_serve::admission::Limits {
+        let defaults = match self.heavy_slots {
+            Some(slots) => pivotlog_serve::admission::Limits::for_cores(slots),
+            None => pivotlog_serve::admission::Limits::default(),
+        };
+        pivotlog_serve::admission::Limits {
+            heavy_slots: defaults.heavy_slots,
+            account_heavy_slots: self.account_heavy_slots.unwrap_or(defaults.account_heavy_slots),
+            account_queue: self.account_queue.unwrap_or(defaults.account_queue),
+            queue_timeout: std::time::Duration::from_millis(self.queue_timeout_ms),
+            cheap_slots: self
+                .cheap_slots
+                .unwrap_or(pivotlog_serve::admission::Limits::default().cheap_slots),
+        }
+    }
+}
+
 /// Resolves on SIGTERM or Ctrl-C.
 pub async fn shutdown_signal() {
     #[cfg(unix)]

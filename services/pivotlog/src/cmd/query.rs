@@ -90,6 +90,8 @@ pub struct ApiArgs {
     /// Kazoo's public key (PEM) to accept Kazoo RS256 auth tokens.
     #[arg(long, env = "PIVOTLOG_JWT_PUBLIC_KEY")]
     pub jwt_public_key: Option<PathBuf>,
+    #[command(flatten)]
+    pub limits: super::LimitArgs,
 }
 
 impl ApiArgs {
@@ -118,7 +120,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         "no way to authenticate requests: give --auth-tokens and/or --jwt-public-key"
     );
     if let Some(shards) = args.shards.shard_set()? {
-        let state = AppState::with_shards(auth, shards.clone())?;
+        let state = AppState::with_shards(auth, shards.clone())?.with_limits(args.api.limits.limits());
         shards.refresh().await;
         tokio::spawn(shards.keep_refreshed());
         let listener = args.api.bind().await?;
@@ -126,7 +128,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         serve_until_shutdown(listener, state).await?;
         return Ok(ExitCode::SUCCESS);
     }
-    let state = AppState::new(auth);
+    let state = AppState::new(auth).with_limits(args.api.limits.limits());
     // An existing index is open before the first connection is accepted, so that a
     // restarted process never answers 503 "not open yet"; a new one is waited for.
     if args.data_dir.join(pivotlog_index::CHECKPOINT_FILE).exists() {

@@ -99,6 +99,7 @@ pub async fn run(mut args: Args) -> anyhow::Result<ExitCode> {
         Some(token)
     };
     let state = AppState::new(auth)
+        .with_limits(args.api.limits.limits())
         .with_index(index)
         .with_readiness(readiness(indexer.stats.clone()));
     // One process, one /metrics: the indexer's counters next to the API's.

@@ -1,0 +1,486 @@
+//! Admission of index reads under overload, so that cheap requests stay cheap and no
+//! account starves the others.
+//!
+//! Reads come in two classes. **Cheap** ones (a call's records, a listing page) never
+//! wait: they run at once, up to a generous bound, and are refused past it. **Heavy**
+//! ones (searches, stats, unpaginated listings) run at most [`Limits::heavy_slots`] at a
+//! time, sized to the cores, so they cannot crowd the cheap ones off the CPU. A heavy
+//! read that finds no slot waits in its account's queue; a freed slot goes to the next
+//! account in rotation, so one account's thirty clients take turns with another's one
+//! (as Loki's per-tenant query queues do). Past an account's queue bound, or after
+//! [`Limits::queue_timeout`] of waiting, a read is refused at once — the caller answers
+//! 429 with `Retry-After`, as Elasticsearch's bounded search pool does — instead of
+//! stalling everyone. A waiting read whose caller goes away leaves the queue; a running
+//! one is interrupted through [`Permit::interrupt`] (see `pivotlog_index::interrupt`).
+//!
+//! The metrics carry the class, never the account.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use prometheus::core::Collector;
+use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts};
+use tokio::sync::oneshot;
+
+/// What a read costs, and so how it is admitted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Class {
+    /// Bounded by the page it returns: a call's records, a listing page.
+    Cheap,
+    /// Proportional to the matches: searches, stats, unpaginated listings.
+    Heavy,
+}
+
+impl Class {
+    pub fn label(self) -> &'static str {
+        match self {
+            Class::Cheap => "cheap",
+            Class::Heavy => "heavy",
+        }
+    }
+}
+
+/// The bounds admission keeps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Heavy reads running at once in the process.
+    pub heavy_slots: usize,
+    /// Heavy reads one account may run at once (at most `heavy_slots`).
+    pub account_heavy_slots: usize,
+    /// Heavy reads one account may have waiting for a slot; more are refused.
+    pub account_queue: usize,
+    /// Longest wait for a heavy slot; a read still waiting then is refused.
+    pub queue_timeout: Duration,
+    /// Cheap reads running at once; more are refused at once (cheap reads never wait).
+    pub cheap_slots: usize,
+}
+
+impl Limits {
+    /// The defaults for a machine with `cores` cores: a heavy slot per core (the CPU is
+    /// the resource), every slot open to a lone account (fairness comes from the
+    /// rotation, not from idling cores), four waiting heavy reads per slot and account.
+    pub fn for_cores(cores: usize) -> Limits {
+        let cores = cores.max(1);
+        Limits {
+            heavy_slots: cores,
+            account_heavy_slots: cores,
+            account_queue: 4 * cores,
+            queue_timeout: Duration::from_secs(2),
+            cheap_slots: 64 * cores,
+        }
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits::for_cores(std::thread::available_parallelism().map_or(1, |n| n.get()))
+    }
+}
+
+/// Why a read was not admitted; the caller answers 429 with `Retry-After`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("too many {} reads: {reason}", class.label())]
+pub struct Refused {
+    pub class: Class,
+    pub reason: &'static str,
+    /// When trying again is worth it.
+    pub retry_after: Duration,
+}
+
+/// The admission of one process (the query API, or a shard).
+pub struct Admission {
+    limits: Limits,
+    state: Mutex<State>,
+    next_waiter: AtomicU64,
+    metrics: AdmissionMetrics,
+}
+
+#[derive(Default)]
+struct State {
+    cheap_running: usize,
+    heavy_running: usize,
+    accounts: HashMap<String, Account>,
+    /// Accounts with waiting reads, in the order freed slots go to them.
+    rotation: VecDeque<String>,
+}
+
+#[derive(Default)]
+struct Account {
+    running: usize,
+    waiting: VecDeque<Waiter>,
+}
+
+struct Waiter {
+    id: u64,
+    since: Instant,
+    grant: oneshot::Sender<Permit>,
+}
+
+/// A slot held by one read until dropped.
+pub struct Permit {
+    admission: Arc<Admission>,
+    class: Class,
+    /// The account holding a heavy slot.
+    account: Option<String>,
+    interrupt: Arc<AtomicBool>,
+}
+
+impl Permit {
+    pub fn class(&self) -> Class {
+        self.class
+    }
+
+    /// The flag that interrupts this read: raised when its caller gives up.
+    pub fn interrupt(&self) -> &Arc<AtomicBool> {
+        &self.interrupt
+    }
+
+    /// Counts this read as stopped because its caller gave up while it ran.
+    pub fn interrupted(&self) {
+        self.admission.metrics.cancelled(self.class, "running");
+    }
+}
+
+impl Drop for Permit {
+    fn drop(&mut self) {
+        self.admission.release(self.class, self.account.take());
+    }
+}
+
+impl Admission {
+    /// `prefix` names the metrics (`pivotlog_query`, `pivotlog_shard`).
+    pub fn new(limits: Limits, prefix: &str) -> Arc<Admission> {
+        let limits = Limits {
+            account_heavy_slots: limits.account_heavy_slots.clamp(1, limits.heavy_slots.max(1)),
+            heavy_slots: limits.heavy_slots.max(1),
+            cheap_slots: limits.cheap_slots.max(1),
+            ..limits
+        };
+        Arc::new(Admission {
+            limits,
+            state: Mutex::new(State::default()),
+            next_waiter: AtomicU64::new(0),
+            metrics: AdmissionMetrics::new(prefix),
+        })
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// The admission's metrics, to register in the process's registry.
+    pub fn collectors(&self) -> Vec<Box<dyn Collector>> {
+        self.metrics.collectors()
+    }
+
+    /// A slot for a read of `class` by `account`, or why not. A heavy read may wait
+    /// for its turn (at most [`Limits::queue_timeout`]); dropping the returned future
+    /// while it waits leaves the queue.
+    pub async fn admit(self: &Arc<Self>, class: Class, account: &str) -> Result<Permit, Refused> {
+        let waiting = match self.try_admit(class, account)? {
+            Ok(permit) => return Ok(permit),
+            Err(waiting) => waiting,
+        };
+        let mut queued = Queued {
+            admission: self,
+            account,
+            id: waiting.id,
+            settled: false,
+        };
+        let outcome = tokio::time::timeout(self.limits.queue_timeout, waiting.grant).await;
+        queued.settled = true;
+        match outcome {
+            Ok(Ok(permit)) => Ok(permit),
+            // The sender is only dropped when the waiter is withdrawn, which we did not.
+            Ok(Err(_)) => Err(self.refuse(class, "queue_closed")),
+            Err(_) => {
+                // A permit granted at this very moment is dropped with the receiver and
+                // released; withdrawing the waiter covers the other case.
+                self.withdraw(account, waiting.id);
+                Err(self.refuse(class, "queue_timeout"))
+            }
+        }
+    }
+
+    /// Admits at once, queues (returning the receiver of the future grant) or refuses.
+    #[allow(clippy::type_complexity)]
+    fn try_admit(self: &Arc<Self>, class: Class, account: &str) -> Result<Result<Permit, Waiting>, Refused> {
+        let mut state = self.lock();
+        match class {
+            Class::Cheap => {
+                if state.cheap_running >= self.limits.cheap_slots {
+                    drop(state);
+                    return Err(self.refuse(class, "busy"));
+                }
+                state.cheap_running += 1;
+                drop(state);
+                self.metrics.in_flight.with_label_values(&[class.label()]).inc();
+                Ok(Ok(self.permit(Class::Cheap, None)))
+            }
+            Class::Heavy => {
+                let free = state.heavy_running < self.limits.heavy_slots;
+                let entry = state.accounts.entry(account.to_owned()).or_default();
+                if free && entry.waiting.is_empty() && entry.running < self.limits.account_heavy_slots {
+                    entry.running += 1;
+                    state.heavy_running += 1;
+                    drop(state);
+                    self.metrics.in_flight.with_label_values(&[class.label()]).inc();
+                    self.metrics.observe_wait(class, Duration::ZERO);
+                    return Ok(Ok(self.permit(Class::Heavy, Some(account.to_owned()))));
+                }
+                if entry.waiting.len() >= self.limits.account_queue {
+                    drop(state);
+                    return Err(self.refuse(class, "queue_full"));
+                }
+                let (grant, receiver) = oneshot::channel();
+                let id = self.next_waiter.fetch_add(1, Ordering::Relaxed);
+                let first = entry.waiting.is_empty();
+                entry.waiting.push_back(Waiter {
+                    id,
+                    since: Instant::now(),
+                    grant,
+                });
+                if first {
+                    state.rotation.push_back(account.to_owned());
+                }
+                drop(state);
+                self.metrics.queued.with_label_values(&[class.label()]).inc();
+                Ok(Err(Waiting { id, grant: receiver }))
+            }
+        }
+    }
+
+    fn permit(self: &Arc<Self>, class: Class, account: Option<String>) -> Permit {
+        Permit {
+            admission: self.clone(),
+            class,
+            account,
+            interrupt: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    fn refuse(&self, class: Class, reason: &'static str) -> Refused {
+        self.metrics
+            .rejected
+            .with_label_values(&[class.label(), reason])
+            .inc();
+        Refused {
+            class,
+            reason,
+            retry_after: self.limits.queue_timeout.max(Duration::from_secs(1)),
+        }
+    }
+
+    /// Takes a waiting read out of its account's queue; false if it was not there any
+    /// more (it was granted).
+    fn withdraw(&self, account: &str, id: u64) -> bool {
+        let mut state = self.lock();
+        let Some(entry) = state.accounts.get_mut(account) else {
+            return false;
+        };
+        let Some(position) = entry.waiting.iter().position(|waiter| waiter.id == id) else {
+            return false;
+        };
+        entry.waiting.remove(position);
+        let (now_empty, idle) = (entry.waiting.is_empty(), entry.running == 0);
+        if now_empty {
+            state.rotation.retain(|queued| queued != account);
+            if idle {
+                state.accounts.remove(account);
+            }
+        }
+        drop(state);
+        self.metrics
+            .queued
+            .with_label_values(&[Class::Heavy.label()])
+            .dec();
+        true
+    }
+
+    fn release(self: &Arc<Self>, class: Class, account: Option<String>) {
+        let grants = {
+            let mut state = self.lock();
+            match class {
+                Class::Cheap => state.cheap_running -= 1,
+                Class::Heavy => {
+                    state.heavy_running -= 1;
+                    if let Some(account) = account {
+                        let entry = state
+                            .accounts
+                            .get_mut(&account)
+                            .expect("a running account is known");
+                        entry.running -= 1;
+                        if entry.running == 0 && entry.waiting.is_empty() {
+                            state.accounts.remove(&account);
+                        }
+                    }
+                }
+            }
+            self.dispatch(&mut state)
+        };
+        self.metrics.in_flight.with_label_values(&[class.label()]).dec();
+        // Outside the lock: a grant whose receiver is gone is dropped, which releases
+        // its slot again (and dispatches it to the next).
+        for (waiter, permit) in grants {
+            self.metrics.observe_wait(Class::Heavy, waiter.since.elapsed());
+            let _ = waiter.grant.send(permit);
+        }
+    }
+
+    /// Gives free heavy slots to waiting reads, one account after another.
+    fn dispatch(self: &Arc<Self>, state: &mut State) -> Vec<(Waiter, Permit)> {
+        let mut grants = Vec::new();
+        let mut passed = 0;
+        while state.heavy_running < self.limits.heavy_slots && passed < state.rotation.len() {
+            let account = state.rotation.pop_front().expect("rotation is not empty");
+            let entry = state
+                .accounts
+                .get_mut(&account)
+                .expect("a queued account is known");
+            if entry.running >= self.limits.account_heavy_slots {
+                state.rotation.push_back(account);
+                passed += 1;
+                continue;
+            }
+            let waiter = entry.waiting.pop_front().expect("a queued account has a waiter");
+            entry.running += 1;
+            let more = !entry.waiting.is_empty();
+            state.heavy_running += 1;
+            if more {
+                state.rotation.push_back(account.clone());
+            }
+            passed = 0;
+            self.metrics
+                .queued
+                .with_label_values(&[Class::Heavy.label()])
+                .dec();
+            self.metrics
+                .in_flight
+                .with_label_values(&[Class::Heavy.label()])
+                .inc();
+            grants.push((waiter, self.permit(Class::Heavy, Some(account))));
+        }
+        grants
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+struct Waiting {
+    id: u64,
+    grant: oneshot::Receiver<Permit>,
+}
+
+/// A waiting read; dropped unsettled (its caller went away), it leaves the queue.
+struct Queued<'a> {
+    admission: &'a Arc<Admission>,
+    account: &'a str,
+    id: u64,
+    settled: bool,
+}
+
+impl Drop for Queued<'_> {
+    fn drop(&mut self) {
+        if !self.settled && self.admission.withdraw(self.account, self.id) {
+            self.admission.metrics.cancelled(Class::Heavy, "queued");
+        }
+    }
+}
+
+/// Raises a read's interrupt when dropped armed: the caller's future went away (client
+/// disconnected, deadline passed) before the read ended.
+pub struct InterruptOnDrop(Option<Arc<AtomicBool>>);
+
+impl InterruptOnDrop {
+    pub fn new(permit: &Permit) -> InterruptOnDrop {
+        InterruptOnDrop(Some(permit.interrupt().clone()))
+    }
+
+    /// The read ended: nothing to interrupt.
+    pub fn disarm(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for InterruptOnDrop {
+    fn drop(&mut self) {
+        if let Some(flag) = self.0.take() {
+            flag.store(true, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Queue depth, waits, rejections and cancellations per class.
+struct AdmissionMetrics {
+    in_flight: IntGaugeVec,
+    queued: IntGaugeVec,
+    wait: HistogramVec,
+    rejected: IntCounterVec,
+    cancelled_total: IntCounterVec,
+}
+
+impl AdmissionMetrics {
+    fn new(prefix: &str) -> AdmissionMetrics {
+        let gauge = |name: &str, help: &str| {
+            IntGaugeVec::new(Opts::new(format!("{prefix}_{name}"), help), &["class"]).expect("valid metric")
+        };
+        AdmissionMetrics {
+            in_flight: gauge("reads_running", "Index reads running, by class (cheap, heavy)."),
+            queued: gauge("reads_queued", "Heavy index reads waiting for a slot."),
+            wait: HistogramVec::new(
+                HistogramOpts::new(
+                    format!("{prefix}_read_queue_wait_seconds"),
+                    "Time a read waited for its slot, by class (cheap reads never wait).",
+                )
+                .buckets(vec![0.0005, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0]),
+                &["class"],
+            )
+            .expect("valid metric"),
+            rejected: IntCounterVec::new(
+                Opts::new(
+                    format!("{prefix}_reads_rejected_total"),
+                    "Reads refused with 429, by class and reason (busy: cheap slots full; queue_full: the account's queue is full; queue_timeout: no slot in time).",
+                ),
+                &["class", "reason"],
+            )
+            .expect("valid metric"),
+            cancelled_total: IntCounterVec::new(
+                Opts::new(
+                    format!("{prefix}_reads_cancelled_total"),
+                    "Reads given up by their caller (client gone, deadline passed), by class and stage (queued: left the queue; running: interrupted).",
+                ),
+                &["class", "stage"],
+            )
+            .expect("valid metric"),
+        }
+    }
+
+    fn observe_wait(&self, class: Class, waited: Duration) {
+        self.wait
+            .with_label_values(&[class.label()])
+            .observe(waited.as_secs_f64());
+    }
+
+    fn cancelled(&self, class: Class, stage: &str) {
+        self.cancelled_total
+            .with_label_values(&[class.label(), stage])
+            .inc();
+    }
+
+    fn collectors(&self) -> Vec<Box<dyn Collector>> {
+        vec![
+            Box::new(self.in_flight.clone()),
+            Box::new(self.queued.clone()),
+            Box::new(self.wait.clone()),
+            Box::new(self.rejected.clone()),
+            Box::new(self.cancelled_total.clone()),
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,165 @@
+use super::*;
+
+fn limits(heavy_slots: usize, account_queue: usize) -> Limits {
+    Limits {
+        heavy_slots,
+        account_heavy_slots: heavy_slots,
+        account_queue,
+        queue_timeout: Duration::from_millis(300),
+        cheap_slots: 2,
+    }
+}
+
+fn counter(admission: &Admission, name: &str, labels: &[(&str, &str)]) -> f64 {
+    let registry = prometheus::Registry::new();
+    for collector in admission.collectors() {
+        registry.register(collector).unwrap();
+    }
+    registry
+        .gather()
+        .iter()
+        .filter(|family| family.name() == name)
+        .flat_map(|family| family.get_metric().to_vec())
+        .filter(|metric| {
+            labels.iter().all(|(name, value)| {
+                metric
+                    .get_label()
+                    .iter()
+                    .any(|label| label.name() == *name && label.value() == *value)
+            })
+        })
+        .map(|metric| metric.get_counter().get_value() + metric.get_gauge().get_value())
+        .sum()
+}
+
+#[tokio::test]
+async fn cheap_reads_never_wait_and_are_refused_past_their_bound() {
+    let admission = Admission::new(limits(1, 4), "t");
+    let _heavy = admission.admit(Class::Heavy, "a").await.unwrap();
+    let first = admission.admit(Class::Cheap, "a").await.unwrap();
+    let _second = admission.admit(Class::Cheap, "b").await.unwrap();
+    let refused = admission.admit(Class::Cheap, "c").await.err().unwrap();
+    assert_eq!(refused.reason, "busy");
+    assert!(refused.retry_after >= Duration::from_secs(1));
+    drop(first);
+    assert!(admission.admit(Class::Cheap, "c").await.is_ok());
+}
+
+#[tokio::test]
+async fn freed_slots_go_round_the_accounts() {
+    let admission = Admission::new(limits(1, 8), "t");
+    let running = admission.admit(Class::Heavy, "busy").await.unwrap();
+    let order = Arc::new(Mutex::new(Vec::new()));
+    let mut waiting = Vec::new();
+    // Five reads of one account queue first, then one of another.
+    for (i, account) in ["busy", "busy", "busy", "busy", "busy", "quiet"]
+        .into_iter()
+        .enumerate()
+    {
+        let (admission, order) = (admission.clone(), order.clone());
+        waiting.push(tokio::spawn(async move {
+            let permit = admission.admit(Class::Heavy, account).await.unwrap();
+            order.lock().unwrap().push(account);
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            drop(permit);
+        }));
+        // Queue in this order.
+        tokio::time::sleep(Duration::from_millis(2 + i as u64 / 10)).await;
+    }
+    drop(running);
+    for task in waiting {
+        task.await.unwrap();
+    }
+    let order = order.lock().unwrap().clone();
+    let quiet_at = order.iter().position(|account| *account == "quiet").unwrap();
+    assert!(
+        quiet_at <= 1,
+        "the quiet account waited behind {quiet_at} reads: {order:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_full_account_queue_is_refused_and_others_still_queue() {
+    let admission = Admission::new(limits(1, 2), "t");
+    let _running = admission.admit(Class::Heavy, "a").await.unwrap();
+    let queued: Vec<_> = (0..2)
+        .map(|_| {
+            let admission = admission.clone();
+            tokio::spawn(async move { admission.admit(Class::Heavy, "a").await.map(drop) })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let refused = admission.admit(Class::Heavy, "a").await.err().unwrap();
+    assert_eq!(refused.reason, "queue_full");
+    assert_eq!(
+        counter(&admission, "t_reads_rejected_total", &[("reason", "queue_full")]),
+        1.0
+    );
+    let other = admission.clone();
+    let other = tokio::spawn(async move { other.admit(Class::Heavy, "b").await.map(drop) });
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert_eq!(counter(&admission, "t_reads_queued", &[]), 3.0);
+    // Nothing frees the slot: all three time out.
+    for task in queued.into_iter().chain([other]) {
+        assert_eq!(task.await.unwrap().unwrap_err().reason, "queue_timeout");
+    }
+    assert_eq!(counter(&admission, "t_reads_queued", &[]), 0.0);
+}
+
+#[tokio::test]
+async fn a_caller_that_goes_away_leaves_the_queue_and_its_turn_passes_on() {
+    let admission = Admission::new(limits(1, 4), "t");
+    let running = admission.admit(Class::Heavy, "a").await.unwrap();
+    let gone = {
+        let admission = admission.clone();
+        tokio::spawn(async move { admission.admit(Class::Heavy, "b").await.map(drop) })
+    };
+    let next = {
+        let admission = admission.clone();
+        tokio::spawn(async move { admission.admit(Class::Heavy, "c").await.map(drop) })
+    };
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    gone.abort();
+    let _ = gone.await;
+    assert_eq!(
+        counter(&admission, "t_reads_cancelled_total", &[("stage", "queued")]),
+        1.0
+    );
+    drop(running);
+    assert!(next.await.unwrap().is_ok(), "the next account got the slot");
+    assert_eq!(counter(&admission, "t_reads_running", &[("class", "heavy")]), 0.0);
+}
+
+#[tokio::test]
+async fn an_account_holds_at_most_its_share_of_slots() {
+    let admission = Admission::new(
+        Limits {
+            account_heavy_slots: 1,
+            ..limits(2, 4)
+        },
+        "t",
+    );
+    let _first = admission.admit(Class::Heavy, "a").await.unwrap();
+    let second = {
+        let admission = admission.clone();
+        tokio::spawn(async move { admission.admit(Class::Heavy, "a").await.map(drop) })
+    };
+    // A slot is free, but not for "a": "b" takes it at once.
+    let b = tokio::time::timeout(Duration::from_millis(50), admission.admit(Class::Heavy, "b")).await;
+    assert!(b.unwrap().is_ok());
+    assert_eq!(second.await.unwrap().unwrap_err().reason, "queue_timeout");
+}
+
+#[test]
+fn an_interrupt_is_raised_only_when_the_caller_goes_first() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let admission = Admission::new(limits(1, 1), "t");
+    let permit = runtime.block_on(admission.admit(Class::Heavy, "a")).unwrap();
+    InterruptOnDrop::new(&permit).disarm();
+    assert!(!permit.interrupt().load(Ordering::Relaxed));
+    drop(InterruptOnDrop::new(&permit));
+    assert!(permit.interrupt().load(Ordering::Relaxed));
+}
