@@ -1,4 +1,4 @@
-//! The index contract: dedupe by event id, checkpoints in the commit, call summaries
+//! The index contract: dedupe by event id, the checkpoint surviving a reopen, call summaries
 //! and listing order, against a real on-disk index.
 
 use pivotlog_index::{IndexWriter, ListCalls, PivotIndex, WriterConfig};
