@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 
 use crate::summary::Latencies;
 
-/// Runs the load and returns every latency; any non-200 answer aborts the run.
+/// Runs the load and returns every latency of a 200. A 429 (overload: the server's
+/// admission refused the request) is counted, and its client waits `Retry-After`, as a
+/// well-behaved client does; any other answer aborts the run.
 pub fn closed_loop(
     base: &str,
     token: &str,
@@ -27,31 +29,54 @@ pub fn closed_loop(
             std::thread::spawn(move || {
                 let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(30)).build();
                 let mut latencies = Vec::new();
+                let mut refused = 0;
                 let mut next = client;
                 while !stop.load(Ordering::Relaxed) {
                     let path = &paths[next % paths.len()];
                     next += clients;
                     let sent = Instant::now();
-                    let response = agent
+                    let response = match agent
                         .get(&format!("{base}{path}"))
                         .set("X-Auth-Token", &token)
                         .call()
-                        .unwrap_or_else(|err| panic!("GET {path}: {err}"));
+                    {
+                        Ok(response) => response,
+                        Err(ureq::Error::Status(429, response)) => {
+                            refused += 1;
+                            let wait_s: u64 = response
+                                .header("retry-after")
+                                .and_then(|value| value.parse().ok())
+                                .unwrap_or(1);
+                            sleep_unless_stopped(Duration::from_secs(wait_s), &stop);
+                            continue;
+                        }
+                        Err(err) => panic!("GET {path}: {err}"),
+                    };
                     let body = response.into_string().expect("a body");
                     latencies.push(sent.elapsed());
                     assert!(body.contains("\"status\":\"success\""), "GET {path}: {body}");
                 }
-                latencies
+                (latencies, refused)
             })
         })
         .collect();
     std::thread::sleep(duration);
     stop.store(true, Ordering::Relaxed);
-    let mut all = Vec::new();
+    let (mut all, mut refused) = (Vec::new(), 0);
     for worker in workers {
-        all.extend(worker.join().expect("a load thread"));
+        let (latencies, refusals) = worker.join().expect("a load thread");
+        all.extend(latencies);
+        refused += refusals;
     }
-    Latencies::new(all, started.elapsed())
+    Latencies::new(all, started.elapsed()).with_refused(refused)
+}
+
+/// Sleeps `wait`, waking early when the run ends.
+fn sleep_unless_stopped(wait: Duration, stop: &AtomicBool) {
+    let until = Instant::now() + wait;
+    while !stop.load(Ordering::Relaxed) && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }
 
 /// A steady background load (for ingest under queries): `rate` requests per second

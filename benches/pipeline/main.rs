@@ -559,8 +559,8 @@ fn queries(
         options.query_seconds
     );
     println!(
-        "   {:<26} {:>9} {:>8} {:>8} {:>8} {:>9} {:>8}  target p99",
-        "query", "hits", "clients", "p50 ms", "p99 ms", "max ms", "req/s"
+        "   {:<26} {:>9} {:>8} {:>8} {:>8} {:>9} {:>8} {:>6}  target p99",
+        "query", "hits", "clients", "p50 ms", "p99 ms", "max ms", "req/s", "429 %"
     );
     let mut rows = Vec::new();
     for (name, paths, target_ms) in &kinds {
@@ -577,7 +577,7 @@ fn queries(
             );
             let p99 = latencies.percentile(99.0);
             println!(
-                "   {:<26} {:>9} {:>8} {:>8.1} {:>8.1} {:>9.1} {:>8.0}  {} {}",
+                "   {:<26} {:>9} {:>8} {:>8.1} {:>8.1} {:>9.1} {:>8.0} {:>6.1}  {} {}",
                 name,
                 hits,
                 clients,
@@ -585,6 +585,7 @@ fn queries(
                 p99,
                 latencies.max(),
                 latencies.per_second(),
+                100.0 * latencies.refused_share(),
                 target_ms,
                 if clients == 32 && p99 > *target_ms {
                     "MISSED"
@@ -596,6 +597,7 @@ fn queries(
                 "query": name, "hits": hits, "clients": clients,
                 "p50_ms": latencies.percentile(50.0), "p99_ms": p99, "max_ms": latencies.max(),
                 "requests_per_s": latencies.per_second(), "requests": latencies.count(), "target_p99_ms": target_ms,
+                "refused_share": latencies.refused_share(),
             }));
         }
     }

@@ -41,13 +41,33 @@ impl Spread {
 pub struct Latencies {
     sorted_ms: Vec<f64>,
     elapsed: Duration,
+    /// Requests refused with 429 (not in the latencies).
+    refused: usize,
 }
 
 impl Latencies {
     pub fn new(latencies: Vec<Duration>, elapsed: Duration) -> Latencies {
         let mut sorted_ms: Vec<f64> = latencies.iter().map(|d| d.as_secs_f64() * 1000.0).collect();
         sorted_ms.sort_by(|a, b| a.total_cmp(b));
-        Latencies { sorted_ms, elapsed }
+        Latencies {
+            sorted_ms,
+            elapsed,
+            refused: 0,
+        }
+    }
+
+    pub fn with_refused(self, refused: usize) -> Latencies {
+        Latencies { refused, ..self }
+    }
+
+    /// Share of the requests refused with 429.
+    pub fn refused_share(&self) -> f64 {
+        let all = self.refused + self.sorted_ms.len();
+        if all == 0 {
+            0.0
+        } else {
+            self.refused as f64 / all as f64
+        }
     }
 
     pub fn percentile(&self, p: f64) -> f64 {

@@ -61,7 +61,16 @@ fn overload_is_refused_fairly_and_cheap_requests_keep_answering() {
     let simulated = simulate(
         &broker,
         topic,
-        &["--count", "3000", "--seed", "14", "--start-unix-ms", &start_ms, "--accounts", "3"],
+        &[
+            "--count",
+            "3000",
+            "--seed",
+            "14",
+            "--start-unix-ms",
+            &start_ms,
+            "--accounts",
+            "3",
+        ],
     );
     let mut by_account: BTreeMap<String, usize> = BTreeMap::new();
     for doc in &simulated {
@@ -101,7 +110,8 @@ fn overload_is_refused_fairly_and_cheap_requests_keep_answering() {
     api.wait_ready();
 
     // A search with snippets over every record of the account.
-    let heavy = |account: &str| format!("/v2/accounts/{account}/pivot/search?q=*&sort=relevance&page_size=200");
+    let heavy =
+        |account: &str| format!("/v2/accounts/{account}/pivot/search?q=*&sort=relevance&page_size=200");
     let alone: Vec<Duration> = (0..3)
         .map(|_| {
             let started = Instant::now();
@@ -110,7 +120,10 @@ fn overload_is_refused_fairly_and_cheap_requests_keep_answering() {
         })
         .collect();
     eprintln!("one heavy read alone: {alone:?}");
-    let listing = api.get(&format!("/v2/accounts/{busy}/pivot/debug?page_size=5"), Some("tok-busy"));
+    let listing = api.get(
+        &format!("/v2/accounts/{busy}/pivot/debug?page_size=5"),
+        Some("tok-busy"),
+    );
     assert_eq!(listing.status, 200, "{}", listing.body);
     let call = listing.body["data"][0]["call_id"].as_str().unwrap().to_owned();
     let cheap = format!(
@@ -151,7 +164,9 @@ fn overload_is_refused_fairly_and_cheap_requests_keep_answering() {
 
     // Meanwhile, clients of a third account that give up while they wait.
     thread::sleep(Duration::from_millis(500));
-    let impatient = ureq::AgentBuilder::new().timeout(Duration::from_millis(30)).build();
+    let impatient = ureq::AgentBuilder::new()
+        .timeout(Duration::from_millis(30))
+        .build();
     for _ in 0..3 {
         let url = format!("{}{}", api.base, heavy(&impatient_account));
         match impatient.get(&url).set("X-Auth-Token", "tok-impatient").call() {
@@ -166,13 +181,18 @@ fn overload_is_refused_fairly_and_cheap_requests_keep_answering() {
     let quiet_tally = quiet_client.join().unwrap();
     let (cheap_statuses, cheap_slowest) = cheap_client.join().unwrap();
 
-    let busy_statuses = busy_tally.iter().fold(BTreeMap::new(), |mut all: BTreeMap<u16, usize>, t| {
-        for (status, n) in &t.statuses {
-            *all.entry(*status).or_default() += n;
-        }
-        all
-    });
-    assert!(busy_statuses.get(&200).copied().unwrap_or(0) > 0, "{busy_statuses:?}");
+    let busy_statuses = busy_tally
+        .iter()
+        .fold(BTreeMap::new(), |mut all: BTreeMap<u16, usize>, t| {
+            for (status, n) in &t.statuses {
+                *all.entry(*status).or_default() += n;
+            }
+            all
+        });
+    assert!(
+        busy_statuses.get(&200).copied().unwrap_or(0) > 0,
+        "{busy_statuses:?}"
+    );
     assert!(
         busy_statuses.get(&429).copied().unwrap_or(0) > 0,
         "the flood was never refused: {busy_statuses:?}"
@@ -200,19 +220,37 @@ fn overload_is_refused_fairly_and_cheap_requests_keep_answering() {
         quiet_tally.statuses
     );
     // Cheap requests never queue behind heavy ones.
-    assert_eq!(cheap_statuses.keys().copied().collect::<Vec<_>>(), [200], "{cheap_statuses:?}");
+    assert_eq!(
+        cheap_statuses.keys().copied().collect::<Vec<_>>(),
+        [200],
+        "{cheap_statuses:?}"
+    );
     assert!(cheap_statuses[&200] >= 10, "{cheap_statuses:?}");
     eprintln!(
         "busy {busy_statuses:?}, quiet {:?}, cheap {cheap_statuses:?} (slowest {cheap_slowest:?})",
         quiet_tally.statuses
     );
 
-    let rejected = metric(&api, "pivotlog_query_reads_rejected_total", &["class=\"heavy\"", "queue_full"]);
+    let rejected = metric(
+        &api,
+        "pivotlog_query_reads_rejected_total",
+        &["class=\"heavy\"", "queue_full"],
+    );
     assert!(rejected >= busy_statuses[&429] as f64, "{rejected}");
     let cancelled = metric(&api, "pivotlog_query_reads_cancelled_total", &["class=\"heavy\""]);
-    assert!(cancelled >= 1.0, "no abandoned read was taken out of the queue or stopped");
-    assert_eq!(metric(&api, "pivotlog_query_reads_queued", &["class=\"heavy\""]), 0.0);
+    assert!(
+        cancelled >= 1.0,
+        "no abandoned read was taken out of the queue or stopped"
+    );
+    assert_eq!(
+        metric(&api, "pivotlog_query_reads_queued", &["class=\"heavy\""]),
+        0.0
+    );
     // No account in any label.
-    let text = ureq::get(&format!("{}/metrics", api.base)).call().unwrap().into_string().unwrap();
+    let text = ureq::get(&format!("{}/metrics", api.base))
+        .call()
+        .unwrap()
+        .into_string()
+        .unwrap();
     assert!(!text.contains(&busy) && !text.contains(&quiet));
 }
