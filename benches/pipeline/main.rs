@@ -6,13 +6,15 @@
 //! cargo bench -p pivotlog-benches --bench pipeline -- --quick    # smoke: 20 k records, ~2 min
 //! ```
 //! Options: `--records N`, `--runs R`, `--query-seconds S`, `--freshness-seconds S`,
-//! `--ingest-only` (sections 1 and 2, for profiling the indexer).
+//! `--ingest-only` (sections 1 and 2, for profiling the indexer). Section 6 measures
+//! overload: cheap requests and a second account under one account's heavy load.
 //! It builds `pivotlog` in release, starts a tansu broker (`.tools/bin/tansu`, `$TANSU`
 //! or `PATH`) and real `pivotlog indexer` / `query` processes on loopback, prints one
 //! table per section and writes every figure to `target/pivotlog-bench/pipeline.json`.
 //! `benches/README.md` explains each measurement and holds the latest results.
 
 mod load;
+mod overload;
 mod procs;
 mod summary;
 
@@ -281,6 +283,19 @@ fn main() {
         }),
     );
 
+    let ranked = accounts_by_records(&events);
+    if let [busy, other, ..] = ranked.as_slice() {
+        let figures = overload::overload(
+            &binary,
+            &broker,
+            &index_dir,
+            &events,
+            (busy, other),
+            options.query_seconds.max(2.0),
+        );
+        report.insert("overload".into(), figures);
+    }
+
     let out = procs::workspace().join("target/pivotlog-bench");
     std::fs::create_dir_all(&out).unwrap();
     std::fs::write(
@@ -404,16 +419,21 @@ fn ingest(
 }
 
 fn busiest_account(events: &[DebugEvent]) -> String {
+    accounts_by_records(events).swap_remove(0)
+}
+
+/// Account ids, the one with the most records first.
+fn accounts_by_records(events: &[DebugEvent]) -> Vec<String> {
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
     for event in events {
         *counts.entry(&event.account_id).or_default() += 1;
     }
-    counts
+    let mut ranked: Vec<(&str, usize)> = counts.into_iter().collect();
+    ranked.sort_by_key(|(account, count)| (std::cmp::Reverse(*count), *account));
+    ranked
         .into_iter()
-        .max_by_key(|(_, count)| *count)
-        .unwrap()
-        .0
-        .to_owned()
+        .map(|(account, _)| account.to_owned())
+        .collect()
 }
 
 /// Delays from handing a record to the producer to seeing it in a fresh reader.
@@ -498,18 +518,7 @@ fn queries(
     events: &[DebugEvent],
     options: &Options,
 ) -> (Value, (u64, u64)) {
-    let port = procs::free_port();
-    let query = procs::spawn(
-        procs::pivotlog(binary, broker, "bench")
-            .args(["query", "--listen", &format!("127.0.0.1:{port}"), "--auth-tokens"])
-            .arg(tokens)
-            .arg("--data-dir")
-            .arg(dir),
-    );
-    let base = format!("http://127.0.0.1:{port}");
-    procs::wait_until("the query service", Duration::from_secs(60), || {
-        ureq::get(&format!("{base}/readyz")).call().is_ok()
-    });
+    let (query, base) = procs::start_query(binary, broker, dir, tokens, &[]);
     let api = format!("/v2/accounts/{account}/pivot");
     let mine: Vec<&DebugEvent> = events.iter().filter(|e| e.account_id == account).collect();
     let calls: Vec<String> = mine

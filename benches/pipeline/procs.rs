@@ -2,7 +2,9 @@
 //! memory the kernel reports for them — from `pivotlog-testkit`. The broker is quiet;
 //! the roles are too unless `PIVOTLOG_BENCH_LOG` is set.
 
+use std::path::Path;
 use std::process::{Command, Stdio};
+use std::time::Duration;
 
 pub use pivotlog_testkit::{build_pivotlog, free_port, pivotlog, wait_until, workspace, Broker, Process};
 
@@ -13,4 +15,29 @@ pub fn spawn(command: &mut Command) -> Process {
         command.stderr(Stdio::null());
     }
     Process::spawn(command)
+}
+
+/// A `pivotlog query` serving `dir` on a free loopback port with `tokens`, plus `extra`
+/// flags; returns it and its base URL once it is ready.
+pub fn start_query(
+    binary: &Path,
+    broker: &Broker,
+    dir: &Path,
+    tokens: &Path,
+    extra: &[&str],
+) -> (Process, String) {
+    let port = free_port();
+    let query = spawn(
+        pivotlog(binary, broker, "bench")
+            .args(["query", "--listen", &format!("127.0.0.1:{port}"), "--auth-tokens"])
+            .arg(tokens)
+            .arg("--data-dir")
+            .arg(dir)
+            .args(extra),
+    );
+    let base = format!("http://127.0.0.1:{port}");
+    wait_until("the query service", Duration::from_secs(60), || {
+        ureq::get(&format!("{base}/readyz")).call().is_ok()
+    });
+    (query, base)
 }
