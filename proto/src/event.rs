@@ -273,7 +273,11 @@ mod tests {
         assert_eq!(record.original_body_bytes(), Some(7));
         assert!(record.truncate_body(1));
         assert_eq!(record.body(), "a");
-        assert_eq!(record.original_body_bytes(), Some(7), "the first original size stays");
+        assert_eq!(
+            record.original_body_bytes(),
+            Some(7),
+            "the first original size stays"
+        );
         // The marker survives the wire, and an old reader's view is a valid event.
         let bytes = event.encode_to_vec();
         let decoded = decode_event(&bytes).unwrap();

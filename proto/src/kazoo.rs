@@ -385,11 +385,16 @@ mod tests {
         })));
         // A size that describes no cut is dropped, so document -> event -> document is
         // stable (the kazoo_doc fuzz target's property).
-        let event = event_from_doc(&with(json!({"uri": "u", "method": "get", "req_body": "abc", "body_original_bytes": 3}))).unwrap();
+        let event = event_from_doc(&with(
+            json!({"uri": "u", "method": "get", "req_body": "abc", "body_original_bytes": 3}),
+        ))
+        .unwrap();
         assert_eq!(event.record.as_ref().unwrap().original_body_bytes(), None);
         assert!(!doc_from_event(&event).contains_key(ORIGINAL_BODY_BYTES));
         assert_eq!(
-            event_from_doc(&with(json!({"uri": "u", "method": "get", "body_original_bytes": "big"}))),
+            event_from_doc(&with(
+                json!({"uri": "u", "method": "get", "body_original_bytes": "big"})
+            )),
             Err(DocError::WrongType {
                 field: ORIGINAL_BODY_BYTES.into(),
                 expected: "a byte count"

@@ -96,7 +96,14 @@ fn a_shuffled_multi_day_export_is_served_exactly_once() {
     // issue 18's time (about 7 records/s in a debug build): CI size stays under that.
     let count = if faults_full() { "20000" } else { "800" };
     let mut print = pivotlog(&broker, topic);
-    print.args(["simulate", "--stdout", "--seed", &seed.to_string(), "--accounts", "4"]);
+    print.args([
+        "simulate",
+        "--stdout",
+        "--seed",
+        &seed.to_string(),
+        "--accounts",
+        "4",
+    ]);
     print.args(["--count", count, "--start-unix-ms", &start_ms.to_string()]);
     let docs: Vec<Value> = String::from_utf8(run_ok(print).stdout)
         .unwrap()
@@ -168,9 +175,11 @@ fn a_shuffled_multi_day_export_is_served_exactly_once() {
     assert!(!stderr.contains(CUT_WORD), "no body content in the log");
 
     let index = open_index(&index_dir);
-    wait_until("every record indexed", Duration::from_secs(if faults_full() { 1800 } else { 300 }), || {
-        indexed(&index) >= n
-    });
+    wait_until(
+        "every record indexed",
+        Duration::from_secs(if faults_full() { 1800 } else { 300 }),
+        || indexed(&index) >= n,
+    );
     assert_eq!(indexed(&index), n);
     eprintln!("indexed after {:?}", started.elapsed());
 
@@ -185,7 +194,10 @@ fn a_shuffled_multi_day_export_is_served_exactly_once() {
         .collect();
     eprintln!(
         "segments per slice: {:?}",
-        info.slices.iter().map(|s| (s.records, s.segments)).collect::<Vec<_>>()
+        info.slices
+            .iter()
+            .map(|s| (s.records, s.segments))
+            .collect::<Vec<_>>()
     );
 
     // Through the API: a superduper admin reads every account.
@@ -264,13 +276,20 @@ fn a_shuffled_multi_day_export_is_served_exactly_once() {
             let items = reply.body["data"].as_array().unwrap();
             let got: Vec<&str> = items.iter().map(|item| item["id"].as_str().unwrap()).collect();
             assert_eq!(got.len(), ids.len(), "records of {call_id}: {got:?}");
-            assert_eq!(got.into_iter().collect::<BTreeSet<_>>(), *ids, "records of {call_id}");
+            assert_eq!(
+                got.into_iter().collect::<BTreeSet<_>>(),
+                *ids,
+                "records of {call_id}"
+            );
         }
     }
 
     // The 1.2 MB page went whole (compressed under the limit), and is found.
     let search = |word: &str| {
-        let reply = api.get(&format!("/v2/accounts/{account}/pivot/search?q={word}&{window}"), token);
+        let reply = api.get(
+            &format!("/v2/accounts/{account}/pivot/search?q={word}&{window}"),
+            token,
+        );
         assert_eq!(reply.body["total_hits"], 1, "{word}: {}", reply.body);
         reply.body["data"][0].clone()
     };
@@ -279,7 +298,10 @@ fn a_shuffled_multi_day_export_is_served_exactly_once() {
     assert_eq!(hit["body_bytes"], WHOLE_BODY_BYTES);
     assert_eq!(hit["body_truncated_at_publish"], false);
     assert!(hit.get("body_original_bytes").is_none());
-    let detail = api.get(&format!("/v2/accounts/{account}/pivot/debug/bigwhole%40192.0.2.1"), token);
+    let detail = api.get(
+        &format!("/v2/accounts/{account}/pivot/debug/bigwhole%40192.0.2.1"),
+        token,
+    );
     let item = &detail.body["data"][0];
     assert_eq!(item["resp_body"], whole["resp_body"], "the whole body is served");
     assert!(item.get("body_truncated_at_publish").is_none());
@@ -293,7 +315,10 @@ fn a_shuffled_multi_day_export_is_served_exactly_once() {
     // Kept: what compresses to just under the 1 MB default (zstd brings base64 text to
     // about 3/4), so more than a few hundred KB and less than the whole.
     assert!((500_000..CUT_BODY_BYTES).contains(&kept), "kept {kept} bytes");
-    let detail = api.get(&format!("/v2/accounts/{account}/pivot/debug/bigcut%40192.0.2.1"), token);
+    let detail = api.get(
+        &format!("/v2/accounts/{account}/pivot/debug/bigcut%40192.0.2.1"),
+        token,
+    );
     let item = &detail.body["data"][0];
     assert_eq!(item["body_truncated_at_publish"], true);
     assert_eq!(item["body_original_bytes"], CUT_BODY_BYTES);

@@ -83,7 +83,10 @@ impl<T> EventProducer<T> {
         // by default): raised, unless configured, so that a big body that compresses
         // well goes whole; the broker checks the compressed batch.
         let mut limits = limits;
-        match config.get("message.max.bytes").and_then(|v| v.parse::<usize>().ok()) {
+        match config
+            .get("message.max.bytes")
+            .and_then(|v| v.parse::<usize>().ok())
+        {
             Some(configured) => {
                 let room = configured.saturating_sub(MESSAGE_OVERHEAD).max(1024);
                 limits.max_uncompressed_bytes = limits.max_uncompressed_bytes.min(room);

@@ -234,7 +234,10 @@ fn hit_item(hit: &SearchHit) -> Value {
     item.insert("body_bytes".into(), hit.body_bytes.into());
     item.insert("body_truncated".into(), hit.body_truncated().into());
     // Cut before it reached Kafka (too big for the topic): the stored body is a prefix.
-    let original = event.record.as_ref().and_then(|record| record.original_body_bytes());
+    let original = event
+        .record
+        .as_ref()
+        .and_then(|record| record.original_body_bytes());
     item.insert("body_truncated_at_publish".into(), original.is_some().into());
     if let Some(original) = original {
         item.insert(ORIGINAL_BODY_BYTES.into(), original.into());

@@ -57,3 +57,16 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
 fn print_problem(line: u64, reason: &str) {
     eprintln!("line {line}: {reason}");
 }
+
+#[cfg(test)]
+mod tests {
+    /// A record the publisher sends whole must not be one the indexer dead-letters as
+    /// oversized at its default `--max-record-bytes`.
+    #[test]
+    fn whole_records_pass_the_indexer_s_default_limit() {
+        const {
+            assert!(pivotlog_publisher::MAX_UNCOMPRESSED_RECORD_BYTES <= pivotlog_indexer::DEFAULT_MAX_RECORD_BYTES);
+            assert!(pivotlog_publisher::DEFAULT_MAX_RECORD_BYTES < pivotlog_indexer::DEFAULT_MAX_RECORD_BYTES);
+        }
+    }
+}
