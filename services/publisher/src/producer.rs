@@ -13,8 +13,9 @@ use tracing::warn;
 
 use crate::fit::{Codec, DoesNotFit, Fitter, RecordLimits};
 
-/// `compression.type` unless configured: see the README's measurement. zstd beat LZ4 on
-/// bytes per record for Pivot bodies at a publish speed within the noise of LZ4's.
+/// `compression.type` unless configured (the README has the measurement): zstd leaves
+/// 36 % fewer bytes per record than LZ4 on simulated traffic and a third as many on big
+/// HTML pages, for a publish speed about 10 % below LZ4's.
 pub const DEFAULT_COMPRESSION: &str = "zstd";
 
 /// Room over the largest uncompressed record for librdkafka's per-record framing check.
