@@ -65,8 +65,13 @@ mod tests {
     #[test]
     fn whole_records_pass_the_indexer_s_default_limit() {
         const {
-            assert!(pivotlog_publisher::MAX_UNCOMPRESSED_RECORD_BYTES <= pivotlog_indexer::DEFAULT_MAX_RECORD_BYTES);
-            assert!(pivotlog_publisher::DEFAULT_MAX_RECORD_BYTES < pivotlog_indexer::DEFAULT_MAX_RECORD_BYTES);
+            assert!(
+                pivotlog_publisher::MAX_UNCOMPRESSED_RECORD_BYTES
+                    <= pivotlog_indexer::DEFAULT_MAX_RECORD_BYTES
+            );
+            assert!(
+                pivotlog_publisher::DEFAULT_MAX_RECORD_BYTES < pivotlog_indexer::DEFAULT_MAX_RECORD_BYTES
+            );
         }
     }
 }
