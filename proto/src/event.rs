@@ -48,6 +48,64 @@ impl RecordKind {
     }
 }
 
+impl Record {
+    /// The record's body: the request body for requests, the reply body otherwise.
+    pub fn body(&self) -> &str {
+        match self {
+            Record::Request(request) => &request.body,
+            Record::Response(response) => &response.body,
+            Record::JsonError(error) => &error.body,
+            Record::SchemaError(error) => &error.body,
+        }
+    }
+
+    /// The body's size before the publisher cut it to fit the topic, if it did.
+    ///
+    /// A marker not larger than the body cannot describe a cut (a bug or a forged record),
+    /// so it reads as "whole" rather than making the record undecodable.
+    pub fn original_body_bytes(&self) -> Option<u64> {
+        let (body, original) = self.body_parts();
+        (original > body.len() as u64).then_some(original)
+    }
+
+    /// Cuts the body to at most `max_bytes`, at a UTF-8 boundary, keeping its start, and
+    /// marks the cut with the size before it. Cutting an already cut body keeps the first
+    /// original size. Returns false (and changes nothing) when the body already fits.
+    pub fn truncate_body(&mut self, max_bytes: usize) -> bool {
+        let whole = self.original_body_bytes();
+        let (body, original) = self.body_parts_mut();
+        if body.len() <= max_bytes {
+            return false;
+        }
+        let before = body.len() as u64;
+        let mut cut = max_bytes;
+        while !body.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        body.truncate(cut);
+        *original = whole.unwrap_or(before);
+        true
+    }
+
+    fn body_parts(&self) -> (&str, u64) {
+        match self {
+            Record::Request(request) => (&request.body, request.body_original_bytes),
+            Record::Response(response) => (&response.body, response.body_original_bytes),
+            Record::JsonError(error) => (&error.body, error.body_original_bytes),
+            Record::SchemaError(error) => (&error.body, error.body_original_bytes),
+        }
+    }
+
+    fn body_parts_mut(&mut self) -> (&mut String, &mut u64) {
+        match self {
+            Record::Request(request) => (&mut request.body, &mut request.body_original_bytes),
+            Record::Response(response) => (&mut response.body, &mut response.body_original_bytes),
+            Record::JsonError(error) => (&mut error.body, &mut error.body_original_bytes),
+            Record::SchemaError(error) => (&mut error.body, &mut error.body_original_bytes),
+        }
+    }
+}
+
 /// A well-formed protobuf message that is not a usable event.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InvalidEvent {
@@ -141,8 +199,8 @@ mod tests {
             node: "n".into(),
             record: Some(Record::Response(HttpResponse {
                 status_code: 200,
-                headers: Default::default(),
                 body: "ok".into(),
+                ..Default::default()
             })),
         }
     }
@@ -198,6 +256,42 @@ mod tests {
         // Field 99, varint 7: a field this build does not know.
         bytes.extend_from_slice(&[0x98, 0x06, 0x07]);
         assert_eq!(decode_event(&bytes).unwrap(), valid());
+    }
+
+    #[test]
+    fn bodies_are_cut_at_char_boundaries_and_marked() {
+        let mut event = valid();
+        let record = event.record.as_mut().unwrap();
+        assert_eq!(record.original_body_bytes(), None);
+        assert!(!record.truncate_body(2), "a body that fits is left alone");
+        *record = Record::Request(crate::HttpRequest {
+            body: "aé€x".into(), // 1 + 2 + 3 + 1 bytes
+            ..Default::default()
+        });
+        assert!(record.truncate_body(5), "inside the euro sign: cut before it");
+        assert_eq!(record.body(), "aé");
+        assert_eq!(record.original_body_bytes(), Some(7));
+        assert!(record.truncate_body(1));
+        assert_eq!(record.body(), "a");
+        assert_eq!(
+            record.original_body_bytes(),
+            Some(7),
+            "the first original size stays"
+        );
+        // The marker survives the wire, and an old reader's view is a valid event.
+        let bytes = event.encode_to_vec();
+        let decoded = decode_event(&bytes).unwrap();
+        assert_eq!(decoded.record.unwrap().original_body_bytes(), Some(7));
+    }
+
+    #[test]
+    fn a_marker_that_describes_no_cut_reads_as_whole() {
+        let mut event = valid();
+        if let Some(Record::Response(response)) = event.record.as_mut() {
+            response.body_original_bytes = 2; // == body.len(): not a cut
+        }
+        let decoded = decode_event(&event.encode_to_vec()).expect("still a valid event");
+        assert_eq!(decoded.record.unwrap().original_body_bytes(), None);
     }
 
     #[test]

@@ -7,6 +7,10 @@
 //! documents are written once, so `pvt_modified == pvt_created`). Account ancestors come
 //! from an optional `pvt_tree` array (Kazoo keeps it on the account document; an
 //! exporter may copy it onto each debug document).
+//!
+//! One field is pivotlog's own: `body_original_bytes`, present only on a record whose
+//! body the publisher cut to fit the topic (the body's size before the cut). Kazoo never
+//! writes it; it is read back so that the two mappings stay inverses.
 
 use std::collections::HashMap;
 
@@ -131,8 +135,14 @@ pub fn record_fields(record: &Record) -> Map<String, Value> {
             fields.insert("schema_errors".into(), errors);
         }
     }
+    if let Some(original) = record.original_body_bytes() {
+        fields.insert(ORIGINAL_BODY_BYTES.into(), original.into());
+    }
     fields
 }
+
+/// The document field of [`Record::original_body_bytes`].
+pub const ORIGINAL_BODY_BYTES: &str = "body_original_bytes";
 
 /// Kazoo's `debug_id`: the UTC month of the call's first record and the call id.
 pub fn debug_id(call_id: &str, created_unix_ms: i64) -> String {
@@ -164,25 +174,55 @@ fn record_from_doc(doc: &Map<String, Value>) -> Result<Record, DocError> {
     .into_iter()
     .filter_map(|(name, present)| present.then_some(name))
     .collect();
-    match present.as_slice() {
+    let mut record = match present.as_slice() {
         [] => Err(DocError::NoRecord),
         ["json_errors"] => json_error_from_doc(doc),
         ["schema_errors"] => Ok(Record::SchemaError(SchemaError {
             errors_json: serde_json::to_string(&doc["schema_errors"]).unwrap_or_default(),
             body: optional_str(doc, "resp_body")?.to_owned(),
+            body_original_bytes: 0,
         })),
         ["resp_status_code"] => Ok(Record::Response(HttpResponse {
             status_code: status_code(&doc["resp_status_code"])?,
             headers: headers_from_doc(doc, "resp_headers")?,
             body: optional_str(doc, "resp_body")?.to_owned(),
+            body_original_bytes: 0,
         })),
         ["uri/method"] => Ok(Record::Request(HttpRequest {
             uri: required_str(doc, "uri")?.to_owned(),
             method: required_str(doc, "method")?.to_owned(),
             headers: headers_from_doc(doc, "req_headers")?,
             body: optional_str(doc, "req_body")?.to_owned(),
+            body_original_bytes: 0,
         })),
         several => Err(DocError::SeveralRecords(several.join(", "))),
+    }?;
+    mark_cut_body(doc, &mut record)?;
+    Ok(record)
+}
+
+/// Reads `body_original_bytes` back; a size not larger than the body describes no cut
+/// and is dropped, as [`Record::original_body_bytes`] reads it.
+fn mark_cut_body(doc: &Map<String, Value>, record: &mut Record) -> Result<(), DocError> {
+    let original = match doc.get(ORIGINAL_BODY_BYTES) {
+        None | Some(Value::Null) => return Ok(()),
+        Some(value) => value
+            .as_u64()
+            .ok_or_else(|| wrong_type(ORIGINAL_BODY_BYTES, "a byte count"))?,
+    };
+    let kept = record.body().len();
+    if original > kept as u64 {
+        set_original(record, original);
+    }
+    Ok(())
+}
+
+fn set_original(record: &mut Record, original: u64) {
+    match record {
+        Record::Request(request) => request.body_original_bytes = original,
+        Record::Response(response) => response.body_original_bytes = original,
+        Record::JsonError(error) => error.body_original_bytes = original,
+        Record::SchemaError(error) => error.body_original_bytes = original,
     }
 }
 
@@ -202,6 +242,7 @@ fn json_error_from_doc(doc: &Map<String, Value>) -> Result<Record, DocError> {
         before: part("before")?,
         after: part("after")?,
         body: optional_str(doc, "resp_body")?.to_owned(),
+        body_original_bytes: 0,
     }))
 }
 
@@ -332,6 +373,33 @@ mod tests {
             "schema_errors": {"module": {"required": {"message": "Field is required but missing"}}},
             "pvt_tree": ["aaaa", "bbbb"],
         })));
+    }
+
+    #[test]
+    fn a_body_cut_at_publish_round_trips_with_its_original_size() {
+        round_trip(&with(json!({
+            "resp_status_code": "200",
+            "resp_headers": {},
+            "resp_body": "<html>",
+            "body_original_bytes": 1_200_000,
+        })));
+        // A size that describes no cut is dropped, so document -> event -> document is
+        // stable (the kazoo_doc fuzz target's property).
+        let event = event_from_doc(&with(
+            json!({"uri": "u", "method": "get", "req_body": "abc", "body_original_bytes": 3}),
+        ))
+        .unwrap();
+        assert_eq!(event.record.as_ref().unwrap().original_body_bytes(), None);
+        assert!(!doc_from_event(&event).contains_key(ORIGINAL_BODY_BYTES));
+        assert_eq!(
+            event_from_doc(&with(
+                json!({"uri": "u", "method": "get", "body_original_bytes": "big"})
+            )),
+            Err(DocError::WrongType {
+                field: ORIGINAL_BODY_BYTES.into(),
+                expected: "a byte count"
+            })
+        );
     }
 
     #[test]

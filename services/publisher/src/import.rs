@@ -18,6 +18,8 @@ pub struct ImportReport {
     pub malformed: Vec<(u64, String)>,
     /// Lines converted but not delivered: (line number, reason).
     pub undelivered: Vec<(u64, String)>,
+    /// Delivered records whose body was cut to fit the topic (each logged with its id).
+    pub truncated: u64,
 }
 
 impl ImportReport {
@@ -74,6 +76,7 @@ pub async fn publish_ndjson<R: BufRead>(
     }
     let outcomes = producer.flush().await;
     report.record(outcomes);
+    report.truncated = producer.truncated();
     for (line, reason) in &report.undelivered {
         on_problem(*line, reason);
     }

@@ -182,7 +182,9 @@ fn listing_item(call: &CallSummary) -> Value {
 }
 
 /// A detail item: Kazoo's stored document without `_id`, `_rev` and `pvt_*`, plus
-/// `id`, `created`, `node` and `debug_id`.
+/// `id`, `created`, `node` and `debug_id`; and, for a record whose body the publisher cut
+/// to fit the topic, `body_truncated_at_publish: true` beside its `body_original_bytes`
+/// (absent otherwise, so every other item keeps Kazoo's shape).
 fn detail_item(record: &DebugEvent, call_debug_id: &str) -> Value {
     let mut item = Map::new();
     item.insert("id".into(), record.event_id.clone().into());
@@ -196,6 +198,9 @@ fn detail_item(record: &DebugEvent, call_debug_id: &str) -> Value {
     item.insert("debug_id".into(), call_debug_id.into());
     if let Some(fields) = record.record.as_ref() {
         item.extend(record_fields(fields));
+        if fields.original_body_bytes().is_some() {
+            item.insert("body_truncated_at_publish".into(), true.into());
+        }
     }
     Value::Object(item)
 }

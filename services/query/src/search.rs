@@ -10,7 +10,7 @@ use pivotlog_index::search::{
     Search, SearchCursor, SearchError, SearchHit, SearchOrder, SearchStats, SnippetOptions, StatsRequest,
     MAX_SNIPPET_CHARS,
 };
-use pivotlog_proto::kazoo::debug_id;
+use pivotlog_proto::kazoo::{debug_id, ORIGINAL_BODY_BYTES};
 use pivotlog_proto::time::{iso8601_utc, now_unix_ms, unix_ms_to_gregorian_s};
 
 use crate::access::AccountRead;
@@ -233,6 +233,15 @@ fn hit_item(hit: &SearchHit) -> Value {
     }
     item.insert("body_bytes".into(), hit.body_bytes.into());
     item.insert("body_truncated".into(), hit.body_truncated().into());
+    // Cut before it reached Kafka (too big for the topic): the stored body is a prefix.
+    let original = event
+        .record
+        .as_ref()
+        .and_then(|record| record.original_body_bytes());
+    item.insert("body_truncated_at_publish".into(), original.is_some().into());
+    if let Some(original) = original {
+        item.insert(ORIGINAL_BODY_BYTES.into(), original.into());
+    }
     Value::Object(item)
 }
 

@@ -256,8 +256,8 @@ pub fn response_event(event_id: String, n: u32, body: String) -> pivotlog_proto:
         node: "kazoo_apps@a".into(),
         record: Some(pivotlog_proto::Record::Response(pivotlog_proto::HttpResponse {
             status_code: 200,
-            headers: Default::default(),
             body,
+            ..Default::default()
         })),
     }
 }
