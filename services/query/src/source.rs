@@ -53,7 +53,8 @@ impl Source {
         match &self.backend {
             Backend::Local(index) => {
                 let index = index.clone();
-                let page = run_blocking(permit, move || Ok(index.list_calls(&request)?)).await?;
+                let page =
+                    run_blocking(&self.admission, permit, move || Ok(index.list_calls(&request)?)).await?;
                 Ok(Answer::complete(page))
             }
             Backend::Shards { shards, .. } => {
@@ -77,8 +78,10 @@ impl Source {
         match &self.backend {
             Backend::Local(index) => {
                 let (index, account_id, call_id) = (index.clone(), account_id.to_owned(), call_id.to_owned());
-                let records =
-                    run_blocking(permit, move || Ok(index.call_records(&account_id, &call_id)?)).await?;
+                let records = run_blocking(&self.admission, permit, move || {
+                    Ok(index.call_records(&account_id, &call_id)?)
+                })
+                .await?;
                 Ok(Answer::complete(records))
             }
             Backend::Shards { shards, .. } => {
@@ -101,7 +104,10 @@ impl Source {
         match &self.backend {
             Backend::Local(index) => {
                 let (index, account_id) = (index.clone(), account_id.to_owned());
-                run_blocking(permit, move || Ok(index.account_ancestors(&account_id)?)).await
+                run_blocking(&self.admission, permit, move || {
+                    Ok(index.account_ancestors(&account_id)?)
+                })
+                .await
             }
             Backend::Shards { shards, .. } => {
                 let request = AccountAncestors {
@@ -120,7 +126,7 @@ impl Source {
         match &self.backend {
             Backend::Local(index) => {
                 let index = index.clone();
-                let page = run_blocking(permit, move || {
+                let page = run_blocking(&self.admission, permit, move || {
                     index
                         .search(&request)
                         .map_err(|err| ApiError::from_search(err, &request.query))
@@ -147,7 +153,7 @@ impl Source {
         match &self.backend {
             Backend::Local(index) => {
                 let index = index.clone();
-                let stats = run_blocking(permit, move || {
+                let stats = run_blocking(&self.admission, permit, move || {
                     index
                         .search_stats(&request)
                         .map_err(|err| ApiError::from_search(err, &request.query))
@@ -174,27 +180,29 @@ impl Source {
     }
 }
 
-/// Runs an index read on the blocking pool (reads take up to milliseconds of CPU and
-/// would otherwise stall every request sharing the async worker), holding its slot
-/// until the read ends. If the request is given up first (client gone, deadline), the
-/// read is interrupted at its next slice or segment instead of running to the end.
+/// Runs an index read off the async workers (reads take up to milliseconds of CPU and
+/// would otherwise stall every request sharing a worker), holding its slot until the
+/// read ends. If the request is given up first (client gone, deadline), the read is
+/// interrupted at its next segment instead of running to the end.
 async fn run_blocking<T: Send + 'static>(
+    admission: &Admission,
     permit: Permit,
     work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
     // Counted until the read ends, even if the request gives up on it.
     let in_flight = ReadInFlight::enter();
     let interrupt_on_drop = InterruptOnDrop::new(&permit);
-    let result = tokio::task::spawn_blocking(move || {
-        let _in_flight = in_flight;
-        let result = interrupt::scope(permit.interrupt(), work);
-        if matches!(result, Err(ApiError::Interrupted)) {
-            permit.interrupted();
-        }
-        result
-    })
-    .await
-    .unwrap_or_else(|err| Err(ApiError::Internal(err.to_string())));
+    let result = admission
+        .run(permit, move |permit| {
+            let _in_flight = in_flight;
+            let result = interrupt::scope(permit.interrupt(), work);
+            if matches!(result, Err(ApiError::Interrupted)) {
+                permit.interrupted();
+            }
+            result
+        })
+        .await
+        .unwrap_or_else(|| Err(ApiError::Internal("the read panicked".into())));
     interrupt_on_drop.disarm();
     result
 }

@@ -13,6 +13,11 @@
 //! stalling everyone. A waiting read whose caller goes away leaves the queue; a running
 //! one is interrupted through [`Permit::interrupt`] (see `pivotlog_index::interrupt`).
 //!
+//! Heavy reads also run on threads of their own at a lower CPU priority ([`Admission::run`]:
+//! nice +10, Linux's per-thread niceness), so the kernel gives a cheap read that shares
+//! the cores with them most of a core: its latency stays near what it is alone, while
+//! heavy reads still take every cycle nobody else wants.
+//!
 //! The metrics carry the class, never the account.
 
 use std::collections::{HashMap, VecDeque};
@@ -95,6 +100,52 @@ pub struct Admission {
     state: Mutex<State>,
     next_waiter: AtomicU64,
     metrics: AdmissionMetrics,
+    heavy_threads: HeavyThreads,
+}
+
+/// Most threads of the heavy pool: more slots than this share them.
+const MAX_HEAVY_THREADS: usize = 64;
+/// Niceness of the heavy threads (0 is normal; 19 the lowest priority).
+const HEAVY_NICENESS: i32 = 10;
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// The threads heavy reads run on, at [`HEAVY_NICENESS`].
+struct HeavyThreads {
+    jobs: std::sync::mpsc::Sender<Job>,
+}
+
+impl HeavyThreads {
+    fn start(threads: usize) -> HeavyThreads {
+        let (jobs, queue) = std::sync::mpsc::channel::<Job>();
+        let queue = Arc::new(Mutex::new(queue));
+        for n in 0..threads.clamp(1, MAX_HEAVY_THREADS) {
+            let queue = queue.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("pivotlog-heavy-{n}"))
+                .spawn(move || {
+                    // Best effort: where niceness cannot be raised, reads still run.
+                    if let Err(err) = rustix::process::nice(HEAVY_NICENESS) {
+                        tracing::debug!(error = %err, "heavy reads run at normal priority");
+                    }
+                    loop {
+                        let job = queue.lock().unwrap_or_else(|e| e.into_inner()).recv();
+                        match job {
+                            // A read that panics fails its request (its answer channel is
+                            // dropped), not the thread.
+                            Ok(job) => {
+                                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+                            }
+                            Err(_) => return,
+                        }
+                    }
+                });
+            if let Err(err) = spawned {
+                tracing::warn!(error = %err, "cannot start a heavy read thread");
+            }
+        }
+        HeavyThreads { jobs }
+    }
 }
 
 #[derive(Default)]
@@ -159,11 +210,33 @@ impl Admission {
             ..limits
         };
         Arc::new(Admission {
+            heavy_threads: HeavyThreads::start(limits.heavy_slots),
             limits,
             state: Mutex::new(State::default()),
             next_waiter: AtomicU64::new(0),
             metrics: AdmissionMetrics::new(prefix),
         })
+    }
+
+    /// Runs an admitted read off the async workers, holding its slot until it ends:
+    /// a heavy one on the low-priority heavy threads, a cheap one on tokio's blocking
+    /// pool. `None`: the read panicked.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        permit: Permit,
+        read: impl FnOnce(&Permit) -> T + Send + 'static,
+    ) -> Option<T> {
+        match permit.class {
+            Class::Cheap => tokio::task::spawn_blocking(move || read(&permit)).await.ok(),
+            Class::Heavy => {
+                let (done, answer) = oneshot::channel();
+                let job: Job = Box::new(move || {
+                    let _ = done.send(read(&permit));
+                });
+                self.heavy_threads.jobs.send(job).ok()?;
+                answer.await.ok()
+            }
+        }
     }
 
     pub fn limits(&self) -> &Limits {

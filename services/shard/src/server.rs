@@ -139,20 +139,22 @@ async fn handle<E: Read>(State(shard): State<Shard>, Json(body): Json<Partitione
     };
     let index = shard.index.only_partitions(&body.partitions);
     let interrupt_on_drop = InterruptOnDrop::new(&permit);
-    let read = tokio::task::spawn_blocking(move || {
-        let result = interrupt::scope(permit.interrupt(), || E::read(&index, body.request));
-        if matches!(result, Err(SearchError::Index(IndexError::Interrupted))) {
-            permit.interrupted();
-        }
-        result
-    })
-    .await;
+    let read = shard
+        .admission
+        .run(permit, move |permit| {
+            let result = interrupt::scope(permit.interrupt(), || E::read(&index, body.request));
+            if matches!(result, Err(SearchError::Index(IndexError::Interrupted))) {
+                permit.interrupted();
+            }
+            result
+        })
+        .await;
     interrupt_on_drop.disarm();
     match read {
-        Ok(Ok(answer)) => Json(answer).into_response(),
-        Ok(Err(err @ SearchError::Index(_))) => failure(StatusCode::INTERNAL_SERVER_ERROR, err.to_string()),
-        Ok(Err(err)) => failure(StatusCode::BAD_REQUEST, err.to_string()),
-        Err(err) => failure(StatusCode::INTERNAL_SERVER_ERROR, err.to_string()),
+        Some(Ok(answer)) => Json(answer).into_response(),
+        Some(Err(err @ SearchError::Index(_))) => failure(StatusCode::INTERNAL_SERVER_ERROR, err.to_string()),
+        Some(Err(err)) => failure(StatusCode::BAD_REQUEST, err.to_string()),
+        None => failure(StatusCode::INTERNAL_SERVER_ERROR, "the read panicked".into()),
     }
 }
 
