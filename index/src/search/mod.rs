@@ -7,6 +7,7 @@
 
 mod collect;
 mod language;
+mod slices;
 
 use std::collections::HashMap;
 
@@ -28,6 +29,7 @@ pub use collect::Counts;
 pub use language::{
     QueryError, UserQuery, MAX_QUERY_BYTES, MAX_QUERY_CLAUSES, MAX_QUERY_DEPTH, SEARCHABLE_FIELDS,
 };
+pub(crate) use slices::search as search_slices;
 
 /// Deepest hit a relevance-ordered search reaches (offset + page size), as
 /// Elasticsearch's `max_result_window`: deeper pages cost ever more. Time-ordered
@@ -214,7 +216,7 @@ impl StatsRequest {
 impl UserQuery {
     /// This query restricted to one account's records in a time range (and to the
     /// index view's partitions).
-    fn scoped(&self, index: &Slice, account_id: &str, from_ms: i64, to_ms: i64) -> Box<dyn Query> {
+    pub(crate) fn scoped(&self, index: &Slice, account_id: &str, from_ms: i64, to_ms: i64) -> Box<dyn Query> {
         let fields = index.fields();
         index.restrict(Box::new(BooleanQuery::new(vec![
             (Occur::Must, self.query.box_clone()),
@@ -289,13 +291,29 @@ impl Slice {
         } else {
             None
         };
-        let snippets = Snippets::new(self, &searcher, query, &request.snippet)?;
-        let mut first_created = HashMap::new();
-        let hits = found
-            .into_iter()
-            .map(|(score, address)| self.hit(&searcher, address, score, &snippets, &mut first_created))
-            .collect::<Result<Vec<_>, _>>()?;
+        let hits = self.hits(&searcher, &found, query, &request.snippet)?;
         Ok(SearchPage { total, hits, next })
+    }
+
+    /// The hits of the documents `found` in `searcher`, in that order: stored records
+    /// loaded, snippets cut. This is most of a page's cost, so it is done only for the
+    /// hits a page returns.
+    pub(crate) fn hits(
+        &self,
+        searcher: &Searcher,
+        found: &[(Option<f32>, DocAddress)],
+        query: &UserQuery,
+        options: &SnippetOptions,
+    ) -> Result<Vec<SearchHit>, SearchError> {
+        if found.is_empty() {
+            return Ok(Vec::new());
+        }
+        let snippets = Snippets::new(self, searcher, query, options)?;
+        let mut first_created = HashMap::new();
+        found
+            .iter()
+            .map(|&(score, address)| self.hit(searcher, address, score, &snippets, &mut first_created))
+            .collect()
     }
 
     /// Counts of all matches of `query` (`request.query` parsed) by status code and
