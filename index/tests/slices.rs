@@ -49,6 +49,11 @@ fn traffic() -> Vec<Vec<DebugEvent>> {
             batch.push(event(ACCOUNT, &call, 1, at));
             batch.push(event(ACCOUNT, &call, 2, at + 60_000));
         }
+        if d == 4 {
+            // Later than the calls that arrive late into day 5's slice (below).
+            batch.push(event(ACCOUNT, "d4-late", 1, day(5) - 300_000));
+            batch.push(event(ACCOUNT, "d4-late", 2, day(5) - 240_000));
+        }
         batches.push(batch);
     }
     // Day 2 holds only another account's calls; day 3 has no slice.
@@ -59,11 +64,12 @@ fn traffic() -> Vec<Vec<DebugEvent>> {
             .collect(),
     );
     // Calls across the midnight ending day 4, their later record arriving first: they
-    // sit in day 5's slice, whose range then starts in day 4.
+    // sit in day 5's slice, whose range then starts in day 4, before day 4's last call.
     let mut late = Vec::new();
     for c in 0..3 {
         let call = format!("x{c}");
-        let at = day(5) - 600_000 + c * 1_000;
+        // x0's first record shares its millisecond with d4-late's last.
+        let at = if c == 0 { day(5) - 240_000 } else { day(5) - 600_000 + c * 1_000 };
         late.push(event(ACCOUNT, &call, 2, day(5) + 300_000 + c));
         late.push(event(ACCOUNT, &call, 1, at));
     }
