@@ -6,7 +6,7 @@ use std::ops::Bound;
 use prost::Message;
 use serde::{Deserialize, Serialize};
 use tantivy::collector::{DocSetCollector, TopDocs};
-use tantivy::query::{BooleanQuery, InvertedIndexRangeQuery, Occur, Query, RangeQuery, TermQuery};
+use tantivy::query::{AllQuery, BooleanQuery, InvertedIndexRangeQuery, Occur, Query, RangeQuery, TermQuery};
 use tantivy::schema::{IndexRecordOption, Value};
 use tantivy::{DocAddress, Order, Searcher, TantivyDocument, Term};
 
@@ -19,6 +19,8 @@ use crate::{CallSummary, Fields, IndexError};
 /// How a listing reads its time range: whole, or a narrow window of it.
 #[derive(Clone, Copy)]
 enum Window {
+    /// The range holds the slice whole: no time filter.
+    All,
     Whole,
     Narrow,
 }
@@ -107,8 +109,14 @@ impl Slice {
         if from > to {
             return Ok(Vec::new());
         }
+        // A range holding the slice whole needs no time filter at all.
+        let whole = if view.range.is_some_and(|range| range.within(from, to)) {
+            Window::All
+        } else {
+            Window::Whole
+        };
         let (Some(size), Some(range)) = (request.page_size, view.range) else {
-            return self.calls_between(searcher, request, from, to, Window::Whole);
+            return self.calls_between(searcher, request, from, to, whole);
         };
         let wanted = size + 1;
         // Summaries of the account, counting deleted ones (an upsert leaves one until
@@ -129,13 +137,16 @@ impl Slice {
             .max_created_ms
             .saturating_sub(range.min_created_ms)
             .saturating_add(1) as f64;
-        // Twice the page at the slice's average density: one window most times.
+        // Documents (of every account, records too) per ms: what a window costs.
+        let docs_per_ms = searcher.num_docs() as f64 / spread;
+        // Twice the page at the account's average density: one window most times.
         let mut width = (spread * 2.0 * wanted as f64 / summaries as f64).ceil().max(1.0);
         loop {
-            // A window over a quarter of the range costs what the whole range does,
-            // which needs no term range at all.
-            if width * 4.0 >= span {
-                return self.calls_between(searcher, request, lo, hi, Window::Whole);
+            // A window reads every document in it; the whole range, only the account's
+            // summaries. A window over a quarter of the range, or holding more than a
+            // quarter as many documents as the account has summaries, costs more.
+            if width * 4.0 >= span || width * docs_per_ms * 4.0 >= summaries as f64 {
+                return self.calls_between(searcher, request, lo, hi, whole);
             }
             let (w_lo, w_hi) = if request.ascending {
                 (lo, lo + width as i64)
@@ -162,6 +173,7 @@ impl Slice {
     ) -> Result<Vec<CallSummary>, IndexError> {
         let fields = self.fields();
         let created: Box<dyn Query> = match window {
+            Window::All => Box::new(AllQuery),
             Window::Whole => created_between(fields, from, to),
             // A narrow window reads the few `created` terms it spans from the inverted
             // index, then only their documents; the fast-field range (tantivy's choice

@@ -35,6 +35,11 @@ impl SliceRange {
     pub fn overlaps(&self, from_ms: i64, to_ms: i64) -> bool {
         self.min_created_ms <= to_ms && from_ms <= self.max_created_ms
     }
+
+    /// True when every time of the range is between `from_ms` and `to_ms`.
+    pub fn within(&self, from_ms: i64, to_ms: i64) -> bool {
+        from_ms <= self.min_created_ms && self.max_created_ms <= to_ms
+    }
 }
 
 /// The slice a record belongs to by its time: its UTC day, `YYYY-MM-DD`.

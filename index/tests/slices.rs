@@ -69,7 +69,11 @@ fn traffic() -> Vec<Vec<DebugEvent>> {
     for c in 0..3 {
         let call = format!("x{c}");
         // x0's first record shares its millisecond with d4-late's last.
-        let at = if c == 0 { day(5) - 240_000 } else { day(5) - 600_000 + c * 1_000 };
+        let at = if c == 0 {
+            day(5) - 240_000
+        } else {
+            day(5) - 600_000 + c * 1_000
+        };
         late.push(event(ACCOUNT, &call, 2, day(5) + 300_000 + c));
         late.push(event(ACCOUNT, &call, 1, at));
     }

@@ -22,7 +22,7 @@ use pivotlog_proto::{DebugEvent, Record};
 
 use crate::reader::{created_between, decode_event, term_query};
 use crate::schema::{indexed_prefix, DOC_TYPE_RECORD, MAX_INDEXED_TEXT_BYTES};
-use crate::slice::Slice;
+use crate::slice::{Slice, SliceRange, Snapshot};
 use crate::IndexError;
 
 pub use collect::Counts;
@@ -216,14 +216,29 @@ impl StatsRequest {
 impl UserQuery {
     /// This query restricted to one account's records in a time range (and to the
     /// index view's partitions).
-    pub(crate) fn scoped(&self, index: &Slice, account_id: &str, from_ms: i64, to_ms: i64) -> Box<dyn Query> {
+    ///
+    /// `range` is the slice's range as of the searcher the query runs on: when it lies
+    /// inside the time range, the time filter matches every record and is left out,
+    /// which saves a fast-field range per segment (a month's window holds most slices
+    /// whole).
+    pub(crate) fn scoped(
+        &self,
+        index: &Slice,
+        range: Option<SliceRange>,
+        account_id: &str,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Box<dyn Query> {
         let fields = index.fields();
-        index.restrict(Box::new(BooleanQuery::new(vec![
+        let mut clauses = vec![
             (Occur::Must, self.query.box_clone()),
             (Occur::Must, term_query(fields.doc_type, DOC_TYPE_RECORD)),
             (Occur::Must, term_query(fields.account_id, account_id)),
-            (Occur::Must, created_between(fields, from_ms, to_ms)),
-        ])))
+        ];
+        if !range.is_some_and(|range| range.within(from_ms, to_ms)) {
+            clauses.push((Occur::Must, created_between(fields, from_ms, to_ms)));
+        }
+        index.restrict(Box::new(BooleanQuery::new(clauses)))
     }
 }
 
@@ -237,9 +252,10 @@ impl Slice {
     /// of all matches.
     pub(crate) fn search(&self, request: &Search, query: &UserQuery) -> Result<SearchPage, SearchError> {
         request.check()?;
-        let searcher = self.searcher();
+        let Snapshot { searcher, range } = self.snapshot();
         let scoped = query.scoped(
             self,
+            range,
             &request.account_id,
             request.created_from_ms,
             request.created_to_ms,
@@ -324,8 +340,10 @@ impl Slice {
         query: &UserQuery,
     ) -> Result<SearchStats, SearchError> {
         let (origin_ms, buckets) = request.buckets()?;
+        let Snapshot { searcher, range } = self.snapshot();
         let scoped = query.scoped(
             self,
+            range,
             &request.account_id,
             request.created_from_ms,
             request.created_to_ms,
@@ -335,7 +353,7 @@ impl Slice {
             interval_ms: request.interval_ms,
             buckets,
         };
-        let counts = self.searcher().search(scoped.as_ref(), &collector)?;
+        let counts = searcher.search(scoped.as_ref(), &collector)?;
         Ok(SearchStats {
             counts,
             origin_ms,

@@ -66,6 +66,7 @@ fn by_time(
         let (slice, view) = &views[i];
         let scoped = query.scoped(
             slice,
+            view.range,
             &request.account_id,
             request.created_from_ms,
             request.created_to_ms,
@@ -138,6 +139,7 @@ fn by_score(
     for (i, (slice, view)) in views.iter().enumerate() {
         let scoped = query.scoped(
             slice,
+            view.range,
             &request.account_id,
             request.created_from_ms,
             request.created_to_ms,
