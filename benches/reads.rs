@@ -304,28 +304,32 @@ fn main() {
         let call = &calls[picks[i % picks.len()]];
         index.call_records(&account, &call[0].call_id).unwrap().len() as u64
     });
-    // The rarest of a few strings of the simulated bodies that occurs at all (which
-    // ones do depends on the size and the account's server).
-    let rare = [
-        "NullPointerException",
-        "SipException",
-        "PDOException",
-        "SQLSTATE",
-        "ECONNREFUSED",
-    ]
-    .into_iter()
-    .map(|text| {
-        (
-            day_index
-                .search(&search(&account, text, SearchOrder::Newest))
+    // A rare string: of the longest word of each of a few picked calls' response
+    // bodies, the one with the fewest matches (a user pasting a value from one call).
+    let rare = picks
+        .iter()
+        .take(20)
+        .filter_map(|&pick| {
+            calls[pick].iter().find_map(|event| match &event.record {
+                Some(Record::Response(response)) => response
+                    .body
+                    .split(|c: char| !c.is_ascii_alphanumeric())
+                    .filter(|word| word.len() <= 40)
+                    .max_by_key(|word| word.len())
+                    .map(str::to_owned),
+                _ => None,
+            })
+        })
+        .map(|word| {
+            let hits = day_index
+                .search(&search(&account, &word, SearchOrder::Newest))
                 .unwrap()
-                .total,
-            text,
-        )
-    })
-    .filter(|(hits, _)| *hits > 0)
-    .min()
-    .map_or("NullPointerException", |(_, text)| text);
+                .total;
+            (hits, word)
+        })
+        .filter(|(hits, _)| *hits > 0)
+        .min()
+        .map_or_else(|| "NullPointerException".to_owned(), |(_, word)| word);
     let rare_row = format!("search: rare string ({rare})");
     let rows: Vec<(&str, Query)> = vec![
         ("listing, newest first", list(false)),
@@ -336,7 +340,7 @@ fn main() {
             "search: common word, relevance",
             find("error", SearchOrder::Relevance),
         ),
-        (&rare_row, find(rare, SearchOrder::Newest)),
+        (&rare_row, find(&rare, SearchOrder::Newest)),
         (
             "search: phrase \"404 Not Found\"",
             find("\"404 Not Found\"", SearchOrder::Newest),
