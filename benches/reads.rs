@@ -179,8 +179,11 @@ fn month_arrival(calls: Vec<Vec<DebugEvent>>, rng: &mut Rng) -> Vec<DebugEvent> 
 /// One query kind, asked of an index; returns its hit count.
 type Query<'a> = Box<dyn Fn(&PivotIndex, usize) -> u64 + 'a>;
 
-/// Times `query` in a closed loop for `seconds`: p50, p99 (ms) and the hit count.
-fn time(index: &PivotIndex, query: &Query, seconds: f64) -> (f64, f64, u64) {
+/// p50 and p99 in ms, and the hit count.
+type Timing = (f64, f64, u64);
+
+/// Times `query` in a closed loop for `seconds`.
+fn time(index: &PivotIndex, query: &Query, seconds: f64) -> Timing {
     let hits = query(index, 0);
     for i in 0..3 {
         query(index, i);
@@ -452,7 +455,7 @@ fn big_accounts(options: &Options) {
                 time(&index, &ask(SMALL), options.seconds),
             ));
         }
-        let col = |f: &dyn Fn(&((f64, f64, u64), (f64, f64, u64))) -> f64| {
+        let col = |f: &dyn Fn(&(Timing, Timing)) -> f64| {
             median(&mut runs.iter().map(f).collect::<Vec<_>>())
         };
         println!(
