@@ -455,9 +455,7 @@ fn big_accounts(options: &Options) {
                 time(&index, &ask(SMALL), options.seconds),
             ));
         }
-        let col = |f: &dyn Fn(&(Timing, Timing)) -> f64| {
-            median(&mut runs.iter().map(f).collect::<Vec<_>>())
-        };
+        let col = |f: &dyn Fn(&(Timing, Timing)) -> f64| median(&mut runs.iter().map(f).collect::<Vec<_>>());
         println!(
             "{:<34} {:>12.3} {:>12.3} {:>12.3} {:>12.3} {:>6.2}×",
             name,
