@@ -5,9 +5,10 @@
 use pivotlog_proto::DebugEvent;
 
 use crate::merge;
+use crate::schema::call_key;
 use crate::search::{QueryError, Search, SearchError, SearchPage, SearchStats, StatsRequest, UserQuery};
-use crate::slice::Slice;
-use crate::{CallPage, CallSummary, IndexError, ListCalls, PivotIndex};
+use crate::slice::{Slice, Snapshot};
+use crate::{CallCursor, CallPage, CallSummary, IndexError, ListCalls, PivotIndex};
 
 impl PivotIndex {
     /// The slices holding records between `from_ms` and `to_ms` (inclusive), oldest first.
@@ -19,25 +20,100 @@ impl PivotIndex {
             .collect())
     }
 
+    /// The slices holding records between `from_ms` and `to_ms` (inclusive), oldest
+    /// first, each as one snapshot (searcher and range).
+    fn views_between(&self, from_ms: i64, to_ms: i64) -> Vec<(Slice, Snapshot)> {
+        self.slices()
+            .into_iter()
+            .map(|slice| {
+                let view = slice.snapshot();
+                (slice, view)
+            })
+            .filter(|(_, view)| view.range.is_some_and(|range| range.overlaps(from_ms, to_ms)))
+            .collect()
+    }
+
     /// A page of the account's calls, in listing order.
+    ///
+    /// A call's first record lies in its slice's range (a slice's range covers every
+    /// record in it, and a call is whole in one slice), so slices are read from the one
+    /// whose range reaches furthest in listing order, and reading stops at the first
+    /// slice whose whole range comes after the page's last call (the next page's
+    /// first): the answer is [`merge::call_pages`] of every slice's page, read from
+    /// the few slices that hold it.
     pub fn list_calls(&self, request: &ListCalls) -> Result<CallPage, IndexError> {
         let (from, to) = request.time_bounds();
-        let pages = self
-            .slices_between(from, to)?
-            .iter()
-            .map(|slice| slice.list_calls(request))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(merge::call_pages(request, pages))
+        let mut views = self.views_between(from, to);
+        let Some(size) = request.page_size else {
+            let pages = views
+                .iter()
+                .map(|(slice, view)| {
+                    let calls = slice.first_calls(view, request, from, to)?;
+                    Ok(CallPage { calls, next: None })
+                })
+                .collect::<Result<Vec<_>, IndexError>>()?;
+            return Ok(merge::call_pages(request, pages));
+        };
+        views.sort_by_key(|(_, view)| {
+            let range = view.range.unwrap_or_default();
+            if request.ascending {
+                range.min_created_ms
+            } else {
+                -range.max_created_ms
+            }
+        });
+        let mut calls: Vec<CallSummary> = Vec::with_capacity(2 * (size + 1));
+        for (slice, view) in &views {
+            let range = view.range.unwrap_or_default();
+            let (mut lo, mut hi) = (from, to);
+            if let Some(last) = calls.get(size) {
+                // Calls of the last one's millisecond may still come first by call id.
+                let at = last.first_created_ms;
+                if request.ascending {
+                    if range.min_created_ms > at {
+                        break;
+                    }
+                    hi = hi.min(at);
+                } else {
+                    if range.max_created_ms < at {
+                        break;
+                    }
+                    lo = lo.max(at);
+                }
+            }
+            calls.extend(slice.first_calls(view, request, lo, hi)?);
+            calls.sort_by(|a, b| request.compare(a, b));
+            calls.truncate(size + 1);
+        }
+        let next = if calls.len() > size {
+            calls.pop().map(|first_of_next| CallCursor {
+                created_ms: first_of_next.first_created_ms,
+                call_id: first_of_next.call_id,
+            })
+        } else {
+            None
+        };
+        Ok(CallPage { calls, next })
     }
 
     /// Every record of one call, oldest first (by time, then iteration, then kind).
+    ///
+    /// A call lives whole in one slice, so slices are looked at newest first (the calls
+    /// asked about are mostly recent) with a term lookup, and only the slice that
+    /// holds the call is read.
     pub fn call_records(&self, account_id: &str, call_id: &str) -> Result<Vec<DebugEvent>, IndexError> {
-        let parts = self
-            .slices()
-            .iter()
-            .map(|slice| slice.call_records(account_id, call_id))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(merge::call_records(parts))
+        let key = call_key(account_id, call_id);
+        for slice in self.slices().into_iter().rev() {
+            if !slice.holds(slice.fields().call_key, &key)? {
+                continue;
+            }
+            // Held, but perhaps only by documents of partitions this view leaves out.
+            let records = slice.call_records(account_id, call_id)?;
+            if !records.is_empty() {
+                return Ok(records);
+            }
+        }
+        Ok(Vec::new())
     }
 
     /// The summary of one call, if the account has it.
@@ -124,16 +200,11 @@ impl PivotIndex {
     pub fn search(&self, request: &Search) -> Result<SearchPage, SearchError> {
         request.check()?;
         let query = self.parse_query(&request.query)?;
-        let slices = self.slices_between(request.created_from_ms, request.created_to_ms)?;
-        if let [only] = slices.as_slice() {
+        let views = self.views_between(request.created_from_ms, request.created_to_ms);
+        if let [(only, _)] = views.as_slice() {
             return only.search(request, &query);
         }
-        let part = request.for_each_part();
-        let pages = slices
-            .iter()
-            .map(|slice| slice.search(&part, &query))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(merge::search_pages(request, pages))
+        crate::search::search_slices(request, &query, &views)
     }
 
     /// Counts of all matches by status code and by time bucket.

@@ -88,7 +88,7 @@ pub fn search_pages(request: &Search, pages: Vec<SearchPage>) -> SearchPage {
     let nexts: Vec<SearchCursor> = pages.iter().filter_map(|page| page.next.clone()).collect();
     match request.order {
         SearchOrder::Relevance => {
-            let hits = merge_by_score(pages.into_iter().map(|page| page.hits).collect());
+            let hits = merge_by_score(pages.into_iter().map(|page| page.hits).collect(), |hit| hit.score);
             let offset = match request.start {
                 Some(SearchCursor::Offset(offset)) => offset,
                 _ => 0,
@@ -135,9 +135,10 @@ pub fn search_pages(request: &Search, pages: Vec<SearchPage>) -> SearchPage {
 /// Interleaves the parts' hit lists (each best first) by score. Equal scores keep
 /// each part's own order and go to the earlier part first, so the first `n` merged hits
 /// depend only on each part's first `n`: deeper pages (larger per-part requests) extend
-/// the same sequence, and no hit is shown twice or skipped while paging.
-fn merge_by_score(parts: Vec<Vec<SearchHit>>) -> Vec<SearchHit> {
-    let mut parts: Vec<std::iter::Peekable<std::vec::IntoIter<SearchHit>>> = parts
+/// the same sequence, and no hit is shown twice or skipped while paging. Generic over
+/// the hit, so a search over slices interleaves candidates before building any hit.
+pub(crate) fn merge_by_score<T>(parts: Vec<Vec<T>>, score: impl Fn(&T) -> Option<f32>) -> Vec<T> {
+    let mut parts: Vec<std::iter::Peekable<std::vec::IntoIter<T>>> = parts
         .into_iter()
         .map(|hits| hits.into_iter().peekable())
         .collect();
@@ -146,7 +147,7 @@ fn merge_by_score(parts: Vec<Vec<SearchHit>>) -> Vec<SearchHit> {
         let mut best: Option<(usize, f32)> = None;
         for (i, part) in parts.iter_mut().enumerate() {
             if let Some(hit) = part.peek() {
-                let score = hit.score.unwrap_or(0.0);
+                let score = score(hit).unwrap_or(0.0);
                 if best.is_none_or(|(_, top)| score.total_cmp(&top) == Ordering::Greater) {
                     best = Some((i, score));
                 }

@@ -6,7 +6,7 @@ use std::ops::Bound;
 use prost::Message;
 use serde::{Deserialize, Serialize};
 use tantivy::collector::{DocSetCollector, TopDocs};
-use tantivy::query::{BooleanQuery, Occur, Query, RangeQuery, TermQuery};
+use tantivy::query::{AllQuery, BooleanQuery, InvertedIndexRangeQuery, Occur, Query, RangeQuery, TermQuery};
 use tantivy::schema::{IndexRecordOption, Value};
 use tantivy::{DocAddress, Order, Searcher, TantivyDocument, Term};
 
@@ -14,8 +14,17 @@ use pivotlog_proto::{DebugEvent, RecordKind};
 
 use crate::interrupt::{or_interrupted, Interruptible};
 use crate::schema::{call_key, DOC_TYPE_RECORD};
-use crate::slice::Slice;
+use crate::slice::{Slice, Snapshot};
 use crate::{CallSummary, Fields, IndexError};
+
+/// How a listing reads its time range: whole, or a narrow window of it.
+#[derive(Clone, Copy)]
+enum Window {
+    /// The range holds the slice whole: no time filter.
+    All,
+    Whole,
+    Narrow,
+}
 
 /// Position of a call in the listing order: the first call of a page (inclusive).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -81,20 +90,103 @@ impl ListCalls {
 }
 
 impl Slice {
-    /// A page of the account's calls, in listing order.
-    pub fn list_calls(&self, request: &ListCalls) -> Result<CallPage, IndexError> {
-        let fields = self.fields();
-        let searcher = self.searcher();
-        let (from, to) = request.time_bounds();
+    /// The request's first `page_size + 1` calls (all with no page size) whose first
+    /// record is between `from` and `to` (inclusive), in listing order.
+    ///
+    /// A page is read from a window at the listing's start of the range: a window
+    /// holding `page_size + 1` calls holds the first ones of the whole range, since
+    /// every call outside it comes later in listing order. The window is guessed from
+    /// the account's density in this slice and widened fourfold until it is full, so a
+    /// page costs about the same for an account with a thousand calls as for one with
+    /// a million, instead of a top-k over every call of the account.
+    pub(crate) fn first_calls(
+        &self,
+        view: &Snapshot,
+        request: &ListCalls,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<CallSummary>, IndexError> {
+        let searcher = &view.searcher;
         if from > to {
-            return Ok(CallPage {
-                calls: Vec::new(),
-                next: None,
-            });
+            return Ok(Vec::new());
         }
+        // A range holding the slice whole needs no time filter at all.
+        let whole = if view.range.is_some_and(|range| range.within(from, to)) {
+            Window::All
+        } else {
+            Window::Whole
+        };
+        let (Some(size), Some(range)) = (request.page_size, view.range) else {
+            return self.calls_between(searcher, request, from, to, whole);
+        };
+        let wanted = size + 1;
+        // Summaries of the account, counting deleted ones (an upsert leaves one until
+        // its segment merges): an estimate, and exactly 0 when it has none here.
+        let summaries = searcher.doc_freq(&Term::from_field_text(
+            self.fields().calls_of,
+            &request.account_id,
+        ))?;
+        if summaries == 0 {
+            return Ok(Vec::new());
+        }
+        let (lo, hi) = (from.max(range.min_created_ms), to.min(range.max_created_ms));
+        if lo > hi {
+            return Ok(Vec::new());
+        }
+        let span = (hi - lo).saturating_add(1) as f64;
+        let spread = range
+            .max_created_ms
+            .saturating_sub(range.min_created_ms)
+            .saturating_add(1) as f64;
+        // Documents (of every account, records too) per ms: what a window costs.
+        let docs_per_ms = searcher.num_docs() as f64 / spread;
+        // Twice the page at the account's average density: one window most times.
+        let mut width = (spread * 2.0 * wanted as f64 / summaries as f64).ceil().max(1.0);
+        loop {
+            // A window reads every document in it; the whole range, only the account's
+            // summaries. A window over a quarter of the range, or holding more than a
+            // quarter as many documents as the account has summaries, costs more.
+            if width * 4.0 >= span || width * docs_per_ms * 4.0 >= summaries as f64 {
+                return self.calls_between(searcher, request, lo, hi, whole);
+            }
+            let (w_lo, w_hi) = if request.ascending {
+                (lo, lo + width as i64)
+            } else {
+                (hi - width as i64, hi)
+            };
+            let calls = self.calls_between(searcher, request, w_lo, w_hi, Window::Narrow)?;
+            if calls.len() >= wanted {
+                return Ok(calls);
+            }
+            width *= 4.0;
+        }
+    }
+
+    /// The first `page_size + 1` calls (all with no page size) of the account between
+    /// `from` and `to`, in listing order, as `searcher` sees them.
+    fn calls_between(
+        &self,
+        searcher: &Searcher,
+        request: &ListCalls,
+        from: i64,
+        to: i64,
+        window: Window,
+    ) -> Result<Vec<CallSummary>, IndexError> {
+        let fields = self.fields();
+        let created: Box<dyn Query> = match window {
+            Window::All => Box::new(AllQuery),
+            Window::Whole => created_between(fields, from, to),
+            // A narrow window reads the few `created` terms it spans from the inverted
+            // index, then only their documents; the fast-field range (tantivy's choice
+            // for a fast field) would test every summary of the account.
+            Window::Narrow => Box::new(InvertedIndexRangeQuery::new(
+                Bound::Included(Term::from_field_i64(fields.created, from)),
+                Bound::Included(Term::from_field_i64(fields.created, to)),
+            )),
+        };
         let query = self.restrict(Box::new(BooleanQuery::new(vec![
             (Occur::Must, term_query(fields.calls_of, &request.account_id)),
-            (Occur::Must, created_between(fields, from, to)),
+            (Occur::Must, created),
         ])));
         let order = if request.ascending {
             Order::Asc
@@ -108,7 +200,7 @@ impl Slice {
             .unwrap_or(usize::MAX)
             .min(searcher.num_docs() as usize)
             .max(1);
-        let calls = loop {
+        let mut calls = loop {
             let top = TopDocs::with_limit(limit).order_by_fast_field::<i64>("created", order);
             let hits = searcher
                 .search(&query, &Interruptible(top))
@@ -124,7 +216,7 @@ impl Slice {
             let mut calls = hits
                 .into_iter()
                 .filter(|(created, _)| boundary.is_none() || *created != boundary)
-                .map(|(_, address)| load_summary(&searcher, fields, address))
+                .map(|(_, address)| load_summary(searcher, fields, address))
                 .collect::<Result<Vec<_>, _>>()?;
             calls.retain(|call| !request.is_before_start(call));
             if exhausted || wanted.is_some_and(|wanted| calls.len() >= wanted) {
@@ -132,19 +224,11 @@ impl Slice {
             }
             limit = limit.saturating_mul(2);
         };
-        let mut calls = calls;
         calls.sort_by(|a, b| request.compare(a, b));
-        let next = match request.page_size {
-            Some(size) if calls.len() > size => {
-                let first_of_next = calls.split_off(size).swap_remove(0);
-                Some(CallCursor {
-                    created_ms: first_of_next.first_created_ms,
-                    call_id: first_of_next.call_id,
-                })
-            }
-            _ => None,
-        };
-        Ok(CallPage { calls, next })
+        if let Some(wanted) = wanted {
+            calls.truncate(wanted);
+        }
+        Ok(calls)
     }
 
     /// Every record of one call, oldest first (by time, then iteration, then kind).

@@ -35,6 +35,11 @@ impl SliceRange {
     pub fn overlaps(&self, from_ms: i64, to_ms: i64) -> bool {
         self.min_created_ms <= to_ms && from_ms <= self.max_created_ms
     }
+
+    /// True when every time of the range is between `from_ms` and `to_ms`.
+    pub fn within(&self, from_ms: i64, to_ms: i64) -> bool {
+        from_ms <= self.min_created_ms && self.max_created_ms <= to_ms
+    }
 }
 
 /// The slice a record belongs to by its time: its UTC day, `YYYY-MM-DD`.
@@ -52,8 +57,18 @@ pub(crate) struct Slice {
     /// Reads see only these partitions; `None`: all.
     partitions: Option<Arc<[u64]>>,
     pub dir: Option<PathBuf>,
-    /// The committed range, as of the last reload (read on every query otherwise).
-    range: Arc<RwLock<Option<SliceRange>>>,
+    /// The searcher and committed range of the last reload, swapped together so that
+    /// the range a read sees covers every record its searcher holds: reads skip slices
+    /// and stop early on ranges alone.
+    view: Arc<RwLock<Snapshot>>,
+}
+
+/// A slice as of one reload: its searcher and a range covering all of its records.
+#[derive(Clone)]
+pub(crate) struct Snapshot {
+    pub searcher: tantivy::Searcher,
+    /// `None`: no record committed.
+    pub range: Option<SliceRange>,
 }
 
 impl Slice {
@@ -100,6 +115,10 @@ impl Slice {
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
             .try_into()?;
+        let view = Arc::new(RwLock::new(Snapshot {
+            searcher: reader.searcher(),
+            range: None,
+        }));
         Ok(Slice {
             name: name.into(),
             index,
@@ -107,7 +126,7 @@ impl Slice {
             reader,
             partitions: None,
             dir: None,
-            range: Arc::default(),
+            view,
         })
     }
 
@@ -135,12 +154,20 @@ impl Slice {
 
     /// The time range of the committed records as of the last reload (`None`: none).
     pub fn range(&self) -> Option<SliceRange> {
-        *self.range.read().unwrap_or_else(|e| e.into_inner())
+        self.snapshot().range
+    }
+
+    /// The searcher and range of the last reload, together.
+    pub fn snapshot(&self) -> Snapshot {
+        self.view.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// Makes the latest commit visible, with its range.
     pub fn reload(&self) -> Result<(), IndexError> {
         self.reader.reload()?;
+        // Read after the reader's reload, the metas are of its commit or a later one:
+        // ranges only widen, so this range covers the reloaded searcher's records.
+        let searcher = self.reader.searcher();
         let metas = self.index.load_metas()?;
         let range = match metas.payload.as_deref() {
             None | Some("") => None,
@@ -151,12 +178,29 @@ impl Slice {
                 })?,
             ),
         };
-        *self.range.write().unwrap_or_else(|e| e.into_inner()) = range;
+        *self.view.write().unwrap_or_else(|e| e.into_inner()) = Snapshot { searcher, range };
         Ok(())
     }
 
+    /// True when some segment has `text` in `field`, deleted documents included: a
+    /// dictionary lookup per segment that stops at the first hit, no query built.
+    pub fn holds(&self, field: tantivy::schema::Field, text: &str) -> Result<bool, IndexError> {
+        let term = Term::from_field_text(field, text);
+        for segment in self.searcher().segment_readers() {
+            if segment
+                .inverted_index(field)?
+                .doc_freq(&term)
+                .map_err(tantivy::TantivyError::from)?
+                > 0
+            {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
     pub fn searcher(&self) -> tantivy::Searcher {
-        self.reader.searcher()
+        self.snapshot().searcher
     }
 
     pub fn fields(&self) -> &Fields {

@@ -7,6 +7,7 @@
 
 mod collect;
 mod language;
+mod slices;
 
 use std::collections::HashMap;
 
@@ -22,13 +23,14 @@ use pivotlog_proto::{DebugEvent, Record};
 use crate::interrupt::{or_interrupted, Interruptible};
 use crate::reader::{created_between, decode_event, term_query};
 use crate::schema::{indexed_prefix, DOC_TYPE_RECORD, MAX_INDEXED_TEXT_BYTES};
-use crate::slice::Slice;
+use crate::slice::{Slice, SliceRange, Snapshot};
 use crate::IndexError;
 
 pub use collect::Counts;
 pub use language::{
     QueryError, UserQuery, MAX_QUERY_BYTES, MAX_QUERY_CLAUSES, MAX_QUERY_DEPTH, SEARCHABLE_FIELDS,
 };
+pub(crate) use slices::search as search_slices;
 
 /// Deepest hit a relevance-ordered search reaches (offset + page size), as
 /// Elasticsearch's `max_result_window`: deeper pages cost ever more. Time-ordered
@@ -215,14 +217,29 @@ impl StatsRequest {
 impl UserQuery {
     /// This query restricted to one account's records in a time range (and to the
     /// index view's partitions).
-    fn scoped(&self, index: &Slice, account_id: &str, from_ms: i64, to_ms: i64) -> Box<dyn Query> {
+    ///
+    /// `range` is the slice's range as of the searcher the query runs on: when it lies
+    /// inside the time range, the time filter matches every record and is left out,
+    /// which saves a fast-field range per segment (a month's window holds most slices
+    /// whole).
+    pub(crate) fn scoped(
+        &self,
+        index: &Slice,
+        range: Option<SliceRange>,
+        account_id: &str,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Box<dyn Query> {
         let fields = index.fields();
-        index.restrict(Box::new(BooleanQuery::new(vec![
+        let mut clauses = vec![
             (Occur::Must, self.query.box_clone()),
             (Occur::Must, term_query(fields.doc_type, DOC_TYPE_RECORD)),
             (Occur::Must, term_query(fields.account_id, account_id)),
-            (Occur::Must, created_between(fields, from_ms, to_ms)),
-        ])))
+        ];
+        if !range.is_some_and(|range| range.within(from_ms, to_ms)) {
+            clauses.push((Occur::Must, created_between(fields, from_ms, to_ms)));
+        }
+        index.restrict(Box::new(BooleanQuery::new(clauses)))
     }
 }
 
@@ -236,9 +253,10 @@ impl Slice {
     /// of all matches.
     pub(crate) fn search(&self, request: &Search, query: &UserQuery) -> Result<SearchPage, SearchError> {
         request.check()?;
-        let searcher = self.searcher();
+        let Snapshot { searcher, range } = self.snapshot();
         let scoped = query.scoped(
             self,
+            range,
             &request.account_id,
             request.created_from_ms,
             request.created_to_ms,
@@ -294,13 +312,29 @@ impl Slice {
         } else {
             None
         };
-        let snippets = Snippets::new(self, &searcher, query, &request.snippet)?;
-        let mut first_created = HashMap::new();
-        let hits = found
-            .into_iter()
-            .map(|(score, address)| self.hit(&searcher, address, score, &snippets, &mut first_created))
-            .collect::<Result<Vec<_>, _>>()?;
+        let hits = self.hits(&searcher, &found, query, &request.snippet)?;
         Ok(SearchPage { total, hits, next })
+    }
+
+    /// The hits of the documents `found` in `searcher`, in that order: stored records
+    /// loaded, snippets cut. This is most of a page's cost, so it is done only for the
+    /// hits a page returns.
+    pub(crate) fn hits(
+        &self,
+        searcher: &Searcher,
+        found: &[(Option<f32>, DocAddress)],
+        query: &UserQuery,
+        options: &SnippetOptions,
+    ) -> Result<Vec<SearchHit>, SearchError> {
+        if found.is_empty() {
+            return Ok(Vec::new());
+        }
+        let snippets = Snippets::new(self, searcher, query, options)?;
+        let mut first_created = HashMap::new();
+        found
+            .iter()
+            .map(|&(score, address)| self.hit(searcher, address, score, &snippets, &mut first_created))
+            .collect()
     }
 
     /// Counts of all matches of `query` (`request.query` parsed) by status code and
@@ -311,8 +345,10 @@ impl Slice {
         query: &UserQuery,
     ) -> Result<SearchStats, SearchError> {
         let (origin_ms, buckets) = request.buckets()?;
+        let Snapshot { searcher, range } = self.snapshot();
         let scoped = query.scoped(
             self,
+            range,
             &request.account_id,
             request.created_from_ms,
             request.created_to_ms,
@@ -322,8 +358,7 @@ impl Slice {
             interval_ms: request.interval_ms,
             buckets,
         };
-        let counts = self
-            .searcher()
+        let counts = searcher
             .search(scoped.as_ref(), &Interruptible(collector))
             .map_err(or_interrupted)?;
         Ok(SearchStats {
