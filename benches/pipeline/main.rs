@@ -234,7 +234,16 @@ fn main() {
     };
     if options.ingest_only {
         if options.steady_days > 0 {
-            steady::run(&binary, &broker, data_root.path(), &events, &one_day(None), &tokens, &account, &options);
+            steady::run(
+                &binary,
+                &broker,
+                data_root.path(),
+                &events,
+                &one_day(None),
+                &tokens,
+                &account,
+                &options,
+            );
         }
         return;
     }
@@ -457,10 +466,27 @@ fn ingest(
     let seconds = started.elapsed().as_secs_f64();
     let (_, peak) = indexer.rss();
     stop.store(true, Ordering::Relaxed);
+    settle_merges(&index);
     if let Some((_proc, load)) = background {
         load.join().unwrap();
     }
     (seconds, peak, peak_anon)
+}
+
+/// Waits (at most 30 s) until the index's segment count has not changed for 1.5 s: the
+/// merges the last commits started are done, so whoever reads the index next (segments
+/// per slice, queries) sees it as the indexer leaves it.
+fn settle_merges(index: &PivotIndex) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut last = (usize::MAX, Instant::now());
+    while Instant::now() < deadline && last.1.elapsed() < Duration::from_millis(1500) {
+        index.reload().unwrap();
+        let segments = index.info().map_or(0, |info| info.segments());
+        if segments != last.0 {
+            last = (segments, Instant::now());
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
 }
 
 fn busiest_account(events: &[DebugEvent]) -> String {

@@ -150,7 +150,11 @@ fn spread_over_days(events: &[DebugEvent], days: u32) -> Vec<Vec<DebugEvent>> {
     let start = end - span;
     let count = calls.len().max(1) as i64;
     for (n, call) in calls.iter_mut().enumerate() {
-        let first = call.iter().map(|e| e.created_unix_ms).min().expect("a call has records");
+        let first = call
+            .iter()
+            .map(|e| e.created_unix_ms)
+            .min()
+            .expect("a call has records");
         let new_first = start + span * n as i64 / count;
         for event in call.iter_mut() {
             event.created_unix_ms = new_first + (event.created_unix_ms - first);
@@ -230,7 +234,14 @@ fn compare_queries(one_day: &Value, steady: &Value, days: u32) {
     println!("\n   {days} days against one day, same records, same query rows");
     println!(
         "   {:<26} {:>8} {:>10} {:>10} {:>12} {:>12} {:>8} {:>8}",
-        "query", "clients", "hits 1 d", &format!("hits {days} d"), "p50 1 d ms", &format!("p50 {days} d ms"), "p50 ×", "p99 ×"
+        "query",
+        "clients",
+        "hits 1 d",
+        &format!("hits {days} d"),
+        "p50 1 d ms",
+        &format!("p50 {days} d ms"),
+        "p50 ×",
+        "p99 ×"
     );
     let (Some(one_day), Some(steady)) = (one_day.as_array(), steady.as_array()) else {
         return;
@@ -242,7 +253,8 @@ fn compare_queries(one_day: &Value, steady: &Value, days: u32) {
         else {
             continue;
         };
-        let ratio = |key: &str| row[key].as_f64().unwrap_or(f64::NAN) / base[key].as_f64().unwrap_or(f64::NAN);
+        let ratio =
+            |key: &str| row[key].as_f64().unwrap_or(f64::NAN) / base[key].as_f64().unwrap_or(f64::NAN);
         println!(
             "   {:<26} {:>8} {:>10} {:>10} {:>12.2} {:>12.2} {:>8.2} {:>8.2}{}",
             row["query"].as_str().unwrap_or("?"),

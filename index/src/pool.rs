@@ -38,8 +38,9 @@ const SECONDARY_BUDGET_BYTES: usize = 16 << 20;
 /// Consecutive records that went to secondaries before the slice of the next one is
 /// promoted. In time order, a new day is promoted after this many of its records; in
 /// random order over n slices the primary gets one record in n, so a run this long
-/// never happens (for n = 31: probability (30/31)^2000 ≈ e^-65).
-pub(crate) const PROMOTE_AFTER: u64 = 2_000;
+/// practically never happens (n = 31, records in calls of two: a run of 500 calls
+/// missing the primary has probability (30/31)^500 ≈ 8e-8 at each call).
+pub(crate) const PROMOTE_AFTER: u64 = 1_000;
 
 /// A slice being written: its tantivy writer and the times of what it was given.
 pub(crate) struct SliceWriter {
