@@ -1,22 +1,22 @@
 //! The only way documents get into the index: records and their call summaries, in
 //! their time slices, then the Kafka offsets they came from.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use prost::Message;
 use tantivy::collector::TopDocs;
-use tantivy::indexer::LogMergePolicy;
 use tantivy::query::{BooleanQuery, Occur, TermQuery};
 use tantivy::schema::IndexRecordOption;
 use tantivy::{TantivyDocument, Term};
 
 use pivotlog_proto::{DebugEvent, Record, RecordKind};
 
+use crate::pool::{SliceWriter, WriterCounters, WriterPool};
 use crate::reader::{load_event, term_query};
 use crate::schema::call_key;
-use crate::slice::{slice_name, Slice, SliceRange};
+use crate::slice::{slice_name, SliceRange};
 use crate::{directory, document, CallSummary, Checkpoint, IndexError, PivotIndex};
 
 /// Resources of the tantivy writer.
@@ -73,8 +73,8 @@ pub struct CommitStats {
 pub struct IndexWriter {
     index: PivotIndex,
     config: WriterConfig,
-    /// Open tantivy writers by slice name; at most [`MAX_OPEN_WRITERS`].
-    writers: BTreeMap<String, SliceWriter>,
+    /// The open tantivy writers of the slices being written ([`crate::pool`]).
+    writers: WriterPool,
     /// The position reached, committed or not.
     checkpoint: Checkpoint,
     /// Changed since the last commit.
@@ -91,15 +91,6 @@ pub struct IndexWriter {
     recent_requests: HashMap<(String, u32), RequestLine>,
 }
 
-/// A slice being written: its tantivy writer and the times of what it was given.
-struct SliceWriter {
-    slice: Slice,
-    writer: tantivy::IndexWriter<TantivyDocument>,
-    range: Option<SliceRange>,
-    /// Written to since the last commit: only these slices are committed.
-    changed: bool,
-}
-
 #[derive(Debug, Clone)]
 struct RequestLine {
     uri: String,
@@ -109,17 +100,13 @@ struct RequestLine {
 /// Requests remembered for their responses before the map is cleared; older ones are
 /// looked up in the index.
 const MAX_RECENT_REQUESTS: usize = 100_000;
-/// Slices written at once. Records arrive for today's slice; a replay or a late record
-/// may open an older one. Opening one more commits and closes the others first, so
-/// memory stays within about this many writer budgets.
-const MAX_OPEN_WRITERS: usize = 2;
 
 impl IndexWriter {
     pub fn new(index: &PivotIndex, config: &WriterConfig) -> Result<IndexWriter, IndexError> {
         Ok(IndexWriter {
             index: index.clone(),
             config: config.clone(),
-            writers: BTreeMap::new(),
+            writers: WriterPool::new(config),
             checkpoint: index.checkpoint()?,
             dirty: false,
             pending_events: HashSet::new(),
@@ -141,7 +128,8 @@ impl IndexWriter {
         let Some(rebuilt) = directory::ready_rebuild(&live) else {
             return Ok(false);
         };
-        self.writers.clear();
+        self.writers.close_all();
+        self.writers.join_all();
         directory::swap_in(&live, &rebuilt, &mut self.lock)?;
         tracing::info!(live = %live.display(), replaced = %rebuilt.display(), "rebuilt index swapped in");
         Ok(true)
@@ -156,6 +144,11 @@ impl IndexWriter {
     /// caller must [`IndexWriter::rollback`] and re-read from the new checkpoint.
     pub fn is_swapped(&self) -> bool {
         self.index.is_swapped().unwrap_or(false)
+    }
+
+    /// How the slice writers were used so far.
+    pub fn counters(&self) -> WriterCounters {
+        self.writers.counters
     }
 
     /// True when records or offsets changed since the last commit.
@@ -238,11 +231,13 @@ impl IndexWriter {
         } else {
             raw
         };
-        // Opening a writer may commit first: before anything of this event is pending.
-        self.writer(&slice, true)?;
+        // Opening or promoting a writer may commit first: before anything of this event
+        // is pending.
+        self.prepare_writer(&slice)?;
         self.fold_into_summary(partition, event, &slice, stored_summary);
         let doc = self.record_document(partition, event, raw)?;
-        let writer = self.writer(&slice, false)?;
+        self.writers.record_added(&slice);
+        let writer = self.writer(&slice)?;
         writer.changed = true;
         writer.writer.add_document(doc)?;
         let range = SliceRange::of(event.created_unix_ms);
@@ -292,10 +287,9 @@ impl IndexWriter {
         self.pending_events.clear();
         self.dirty = false;
         self.index.reload()?;
-        // Nothing is pending: writers beyond the limit can close (the newest stays).
-        while self.writers.len() > MAX_OPEN_WRITERS {
-            self.writers.pop_first();
-        }
+        self.writers.counters.commits += 1;
+        // Nothing is pending: idle secondaries and writers beyond the limit can close.
+        self.writers.after_commit();
         let dropped_slices = self.apply_retention()?;
         Ok(CommitStats {
             records,
@@ -309,7 +303,7 @@ impl IndexWriter {
     /// from which the caller must re-read its partitions.
     pub fn rollback(&mut self) -> Result<Checkpoint, IndexError> {
         // A writer that failed may not roll back; a fresh one starts from the commit.
-        self.writers.clear();
+        self.writers.close_all();
         self.pending_events.clear();
         self.pending_calls.clear();
         self.recent_requests.clear();
@@ -329,10 +323,7 @@ impl IndexWriter {
 
     /// Waits for background merges to finish (for orderly shutdown and benchmarks).
     pub fn wait_merging_threads(self) -> Result<(), IndexError> {
-        for (_, open) in self.writers {
-            open.writer.wait_merging_threads()?;
-        }
-        Ok(())
+        self.writers.wait()
     }
 
     /// Records older than this are past the retention (Unix ms).
@@ -349,7 +340,9 @@ impl IndexWriter {
         let mut dropped = Vec::new();
         for slice in self.index.slices() {
             if slice.range().is_some_and(|range| range.max_created_ms < horizon) {
-                self.writers.remove(&*slice.name);
+                self.writers.close(&slice.name);
+                // Its merges write into the directory about to be deleted.
+                self.writers.join(&slice.name);
                 self.index.drop_slice(&slice.name)?;
                 tracing::info!(slice = %slice.name, "slice past the retention deleted");
                 dropped.push(slice.name.to_string());
@@ -375,43 +368,32 @@ impl IndexWriter {
         Ok(())
     }
 
-    /// The open writer of slice `name`, opening it if needed. With `may_commit`, a
-    /// writer beyond [`MAX_OPEN_WRITERS`] first commits everything and closes the
-    /// others (closing discards uncommitted documents); without, the limit is exceeded
-    /// until the next commit.
-    fn writer(&mut self, name: &str, may_commit: bool) -> Result<&mut SliceWriter, IndexError> {
-        if !self.writers.contains_key(name) {
-            if may_commit && self.writers.len() >= MAX_OPEN_WRITERS {
-                if self.dirty {
-                    self.commit()?;
-                }
-                self.writers.clear();
+    /// Makes the writer of slice `name` ready for a record, before anything of the
+    /// record is pending: promotes the slice if the records have moved on to it, or
+    /// makes room for its writer; either commits first, since closing a writer discards
+    /// what it has not committed.
+    fn prepare_writer(&mut self, name: &str) -> Result<(), IndexError> {
+        let promote = self.writers.should_promote(name);
+        let make_room = self.writers.get_mut(name).is_none() && self.writers.is_full();
+        if promote || make_room {
+            if self.dirty {
+                self.commit()?;
+                self.writers.counters.forced_commits += 1;
             }
-            let slice = self.index.slice(name)?;
-            // The newest slice gets the configured resources; an older one (a late
-            // record, a replay) one thread and a quarter of the memory.
-            let newest = self.writers.keys().all(|open| open.as_str() < name);
-            let (threads, budget) = if newest {
-                let threads = self.config.num_threads.clamp(1, 8);
-                (threads, self.config.memory_budget_bytes.max((threads * 16) << 20))
-            } else {
-                (1, (self.config.memory_budget_bytes / 4).max(16 << 20))
-            };
-            let writer = slice.tantivy_index().writer_with_num_threads(threads, budget)?;
-            let mut merge_policy = LogMergePolicy::default();
-            merge_policy.set_del_docs_ratio_before_merge(self.config.del_docs_ratio_before_merge);
-            writer.set_merge_policy(Box::new(merge_policy));
-            self.writers.insert(
-                name.to_owned(),
-                SliceWriter {
-                    slice,
-                    writer,
-                    range: None,
-                    changed: false,
-                },
-            );
+            if promote {
+                self.writers.promote(&self.index, name)?;
+            } else if self.writers.is_full() {
+                self.writers.make_room();
+            }
         }
-        Ok(self.writers.get_mut(name).expect("just opened"))
+        self.writer(name)?;
+        Ok(())
+    }
+
+    /// The open writer of slice `name`, opening it if needed (beyond the limit of open
+    /// writers until the next commit: see [`IndexWriter::prepare_writer`]).
+    fn writer(&mut self, name: &str) -> Result<&mut SliceWriter, IndexError> {
+        self.writers.open(&self.index, name)
     }
 
     /// The tantivy writer of slice `name`, marked as changed (committed next time).
@@ -419,7 +401,7 @@ impl IndexWriter {
         &mut self,
         name: &str,
     ) -> Result<&mut tantivy::IndexWriter<TantivyDocument>, IndexError> {
-        let open = self.writer(name, false)?;
+        let open = self.writer(name)?;
         open.changed = true;
         Ok(&mut open.writer)
     }
