@@ -100,7 +100,9 @@ pub struct Admission {
     state: Mutex<State>,
     next_waiter: AtomicU64,
     metrics: AdmissionMetrics,
-    heavy_threads: HeavyThreads,
+    /// Started by the first heavy read: an admission replaced before serving (the
+    /// defaults, then the configured limits) starts no threads.
+    heavy_threads: std::sync::OnceLock<HeavyThreads>,
 }
 
 /// Most threads of the heavy pool: more slots than this share them.
@@ -210,7 +212,7 @@ impl Admission {
             ..limits
         };
         Arc::new(Admission {
-            heavy_threads: HeavyThreads::start(limits.heavy_slots),
+            heavy_threads: std::sync::OnceLock::new(),
             limits,
             state: Mutex::new(State::default()),
             next_waiter: AtomicU64::new(0),
@@ -233,7 +235,10 @@ impl Admission {
                 let job: Job = Box::new(move || {
                     let _ = done.send(read(&permit));
                 });
-                self.heavy_threads.jobs.send(job).ok()?;
+                let threads = self
+                    .heavy_threads
+                    .get_or_init(|| HeavyThreads::start(self.limits.heavy_slots));
+                threads.jobs.send(job).ok()?;
                 answer.await.ok()
             }
         }
