@@ -219,8 +219,9 @@ fn slices_past_the_retention_are_dropped_whole_and_the_disk_stays_bounded() {
     let unbounded = PivotIndex::open_or_create(everything.path()).unwrap();
     let mut writer = IndexWriter::new(&index, &config(Some(retention))).unwrap();
     let mut reference = IndexWriter::new(&unbounded, &config(None)).unwrap();
-    // Six days of traffic, a day at a time, the way a live topic brings it.
-    let start = (now / DAY_MS - 5) * DAY_MS;
+    // Six days of traffic, a day at a time, the way a live topic brings it. The six
+    // days end at today's midnight, so every day has records whatever the time of day.
+    let start = (now / DAY_MS - 6) * DAY_MS;
     let events: Vec<DebugEvent> = traffic(start, 6)
         .into_iter()
         .filter(|e| e.created_unix_ms <= now)
