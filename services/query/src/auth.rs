@@ -1,13 +1,17 @@
 //! Who is calling, and which accounts they may read.
 //!
 //! Two kinds of token are accepted, as configured: static tokens from a file
-//! (compared in constant time), and Kazoo's own RS256 JWTs verified with Kazoo's public
-//! key (algorithm pinned, expiry checked with bounded clock skew). Tokens are never
+//! (compared in constant time), and Kazoo's own JWTs verified with Kazoo's public key.
+//! As Kazoo does, RS256, RS384 and RS512 are accepted (RSA only: the algorithm cannot
+//! be switched to one the key does not sign with). Unlike Kazoo, a JWT must carry
+//! `exp` unless configured otherwise ([`ExpiryPolicy`]): a token that never expires
+//! reads forever once leaked. Expiry allows bounded clock skew. Tokens are never
 //! logged.
 
 use std::collections::HashMap;
 use std::path::Path;
 
+use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
@@ -53,6 +57,18 @@ pub enum AuthError {
     Invalid,
     #[error("the token has expired")]
     Expired,
+    #[error("the token has no expiry (exp claim), which this service requires")]
+    NoExpiry,
+}
+
+/// What a JWT without an `exp` claim gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ExpiryPolicy {
+    /// Refused (401): the default.
+    #[default]
+    Required,
+    /// Accepted, as Kazoo accepts it; `exp` is still checked when present.
+    Optional,
 }
 
 #[derive(Deserialize)]
@@ -94,30 +110,45 @@ impl Authenticator {
         self
     }
 
-    /// Accepts Kazoo RS256 JWTs signed by the key in `pem`.
-    pub fn with_jwt_public_key_pem(
+    /// Accepts Kazoo JWTs (RS256, RS384, RS512) signed by the key in `pem`, with
+    /// `exp` required.
+    pub fn with_jwt_public_key_pem(self, pem: &[u8], path: &str) -> Result<Authenticator, AuthConfigError> {
+        self.with_jwt_key(pem, path, ExpiryPolicy::Required)
+    }
+
+    /// Accepts Kazoo JWTs signed by the key in `pem`, `exp` as `expiry` says.
+    pub fn with_jwt_key(
         mut self,
         pem: &[u8],
         path: &str,
+        expiry: ExpiryPolicy,
     ) -> Result<Authenticator, AuthConfigError> {
         let key = DecodingKey::from_rsa_pem(pem).map_err(|source| AuthConfigError::PublicKey {
             path: path.to_owned(),
             source,
         })?;
         let mut validation = Validation::new(Algorithm::RS256);
+        validation.algorithms = vec![Algorithm::RS256, Algorithm::RS384, Algorithm::RS512];
         validation.leeway = JWT_LEEWAY_SECONDS;
-        validation.set_required_spec_claims(&["exp"]);
+        match expiry {
+            ExpiryPolicy::Required => validation.set_required_spec_claims(&["exp"]),
+            ExpiryPolicy::Optional => validation.set_required_spec_claims::<&str>(&[]),
+        }
         self.jwt = Some((key, validation));
         Ok(self)
     }
 
-    pub fn with_jwt_public_key_file(self, path: &Path) -> Result<Authenticator, AuthConfigError> {
+    pub fn with_jwt_public_key_file(
+        self,
+        path: &Path,
+        expiry: ExpiryPolicy,
+    ) -> Result<Authenticator, AuthConfigError> {
         let display = path.display().to_string();
         let pem = std::fs::read(path).map_err(|source| AuthConfigError::Read {
             path: display.clone(),
             source,
         })?;
-        self.with_jwt_public_key_pem(&pem, &display)
+        self.with_jwt_key(&pem, &display, expiry)
     }
 
     pub fn is_configured(&self) -> bool {
@@ -147,10 +178,11 @@ impl Authenticator {
                 superduper_admin: false,
             }),
             Ok(_) => Err(AuthError::Invalid),
-            Err(err) if matches!(err.kind(), jsonwebtoken::errors::ErrorKind::ExpiredSignature) => {
-                Err(AuthError::Expired)
-            }
-            Err(_) => Err(AuthError::Invalid),
+            Err(err) => Err(match err.kind() {
+                ErrorKind::ExpiredSignature => AuthError::Expired,
+                ErrorKind::MissingRequiredClaim(claim) if claim == "exp" => AuthError::NoExpiry,
+                _ => AuthError::Invalid,
+            }),
         }
     }
 }

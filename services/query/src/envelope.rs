@@ -278,6 +278,12 @@ pub async fn complete(mut request: Request, next: Next) -> Response {
     completed
         .extensions_mut()
         .extend(std::mem::take(response.extensions_mut()));
+    // Headers that layers inside this one added (CORS) stay; the body's own are new.
+    for (name, value) in response.headers() {
+        if !completed.headers().contains_key(name) {
+            completed.headers_mut().append(name, value.clone());
+        }
+    }
     completed
 }
 

@@ -10,16 +10,23 @@
 //! [`router`] builds the whole service from an [`AppState`]; tests drive it without a
 //! socket, and [`serve`] runs it on a listener the caller binds, until `shutdown`.
 //!
-//! Modules, from the bottom up (each uses only those above it): [`auth`], `params`,
-//! [`metrics`], `answer` → `envelope` → `shards` → `source` → `state` → `access` →
-//! the handlers (`debug`, `search`), `observe`; this file wires them into routes.
+//! Browsers are met as Crossbar meets them ([`browser`]: CORS for every origin by
+//! default, `/v1` as `/v2`, trailing slashes tolerated, gzip and br), and the
+//! operator's console is served at `/ui/` (`console`).
+//!
+//! Modules, from the bottom up (each uses only those above it): [`auth`], [`browser`],
+//! `params`, [`metrics`], `answer` → `envelope` → `shards` → `source` → `state` →
+//! `access` → the handlers (`debug`, `search`, `console`), `observe`; this file wires
+//! them into routes.
 
 pub mod auth;
+pub mod browser;
 pub mod metrics;
 pub mod shards;
 
 mod access;
 mod answer;
+mod console;
 mod debug;
 mod envelope;
 mod observe;
@@ -37,9 +44,13 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
 use tokio::net::TcpListener;
+use tower::Layer;
+use tower_http::compression::{CompressionLayer, CompressionLevel};
+use tower_http::normalize_path::NormalizePathLayer;
 
 pub use answer::Gaps;
 pub use auth::{Authenticator, Principal};
+pub use browser::{BrowserConfig, Origins};
 pub use envelope::ApiError;
 pub use metrics::Metrics;
 pub use shards::{Discovery, ShardConfig, ShardSet};
@@ -53,25 +64,37 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The whole HTTP service.
 pub fn router(state: AppState) -> Router {
+    // Crossbar serves every resource under `/v1` and `/v2` alike (older SDKs default
+    // to v1), so both prefixes route to the same handlers.
     let api = Router::new()
         .route(
-            "/v2/accounts/{account_id}/pivot/debug",
+            "/accounts/{account_id}/pivot/debug",
             get(debug::list_calls).fallback(envelope::method_not_allowed),
         )
         .route(
-            "/v2/accounts/{account_id}/pivot/debug/{id}",
+            "/accounts/{account_id}/pivot/debug/{id}",
             get(debug::call_records).fallback(envelope::method_not_allowed),
         )
         .route(
-            "/v2/accounts/{account_id}/pivot/search",
+            "/accounts/{account_id}/pivot/search",
             get(search::search).fallback(envelope::method_not_allowed),
         )
         .route(
-            "/v2/accounts/{account_id}/pivot/search/stats",
+            "/accounts/{account_id}/pivot/search/stats",
             get(search::stats).fallback(envelope::method_not_allowed),
         );
-    Router::new()
-        .merge(api)
+    // Preflights of the API's paths are answered here, before authentication: they
+    // carry no token. Other paths (probes, console) are not for other origins.
+    let api = match browser::cors(&state.browser.origins) {
+        Some(cors) => api.layer(cors),
+        None => api,
+    };
+    let service = Router::new()
+        .nest("/v2", api.clone())
+        .nest("/v1", api)
+        .route("/", get(console::to_console))
+        .route("/ui", get(console::console_index))
+        .route("/ui/{file}", get(console::console_asset))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/openapi.yaml", get(openapi))
@@ -80,12 +103,22 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(deadline))
         // Completes every envelope, the deadline's 503 too, with the request's context.
         .layer(axum::middleware::from_fn(envelope::complete))
-        // Outermost: settles the request id before anything reads it, and sees every answer.
+        // Outermost but compression: settles the request id before anything reads
+        // it, and sees every answer.
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             observe::observe,
         ))
-        .with_state(state)
+        .layer(
+            CompressionLayer::new()
+                .gzip(true)
+                .br(true)
+                .quality(CompressionLevel::Default),
+        )
+        .with_state(state);
+    // Paths are routed without a trailing slash (`.../pivot/debug/` is
+    // `.../pivot/debug`); the path must be trimmed before routing, hence outside.
+    Router::new().fallback_service(NormalizePathLayer::trim_trailing_slash().layer(service))
 }
 
 /// Serves the API until `shutdown` resolves, then lets in-flight requests finish.

@@ -9,6 +9,7 @@ use pivotlog_serve::admission::{Admission, Limits};
 use pivotlog_serve::metrics::IndexCollector;
 
 use crate::auth::Authenticator;
+use crate::browser::BrowserConfig;
 use crate::envelope::ApiError;
 use crate::metrics::Metrics;
 use crate::shards::ShardSet;
@@ -30,6 +31,8 @@ pub struct AppState {
     readiness: Option<ReadinessCheck>,
     /// This instance's metrics, served at `/metrics`.
     pub(crate) metrics: Arc<Metrics>,
+    /// CORS and the console.
+    pub(crate) browser: Arc<BrowserConfig>,
 }
 
 impl AppState {
@@ -49,6 +52,7 @@ impl AppState {
             auth: Arc::new(auth),
             readiness: None,
             metrics: Arc::new(metrics),
+            browser: Arc::new(BrowserConfig::default()),
         }
     }
 
@@ -83,6 +87,13 @@ impl AppState {
 
     pub fn with_readiness(mut self, check: ReadinessCheck) -> AppState {
         self.readiness = Some(check);
+        self
+    }
+
+    /// Meets browsers as `config` says (the default: CORS for every origin, the
+    /// embedded console).
+    pub fn with_browser(mut self, config: BrowserConfig) -> AppState {
+        self.browser = Arc::new(config);
         self
     }
 

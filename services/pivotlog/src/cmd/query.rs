@@ -17,7 +17,8 @@ use axum::response::Response;
 use tokio::net::TcpListener;
 
 use pivotlog_index::PivotIndex;
-use pivotlog_query::{AppState, Authenticator, Discovery, ShardConfig, ShardSet};
+use pivotlog_query::auth::ExpiryPolicy;
+use pivotlog_query::{AppState, Authenticator, BrowserConfig, Discovery, Origins, ShardConfig, ShardSet};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -87,9 +88,22 @@ pub struct ApiArgs {
     /// {"account_id": "...", "descendants": bool, "superduper_admin": bool}.
     #[arg(long, env = "PIVOTLOG_AUTH_TOKENS")]
     pub auth_tokens: Option<PathBuf>,
-    /// Kazoo's public key (PEM) to accept Kazoo RS256 auth tokens.
+    /// Kazoo's public key (PEM) to accept Kazoo's auth tokens (RS256, RS384, RS512 JWTs).
     #[arg(long, env = "PIVOTLOG_JWT_PUBLIC_KEY")]
     pub jwt_public_key: Option<PathBuf>,
+    /// Accept Kazoo JWTs without an `exp` claim, as Kazoo does (refused by default:
+    /// such a token never expires).
+    #[arg(long, env = "PIVOTLOG_JWT_ALLOW_NO_EXP")]
+    pub jwt_allow_no_exp: bool,
+    /// Origins whose pages may call the API from a browser (CORS): `*` (every origin,
+    /// as Crossbar answers; tokens travel in headers, never cookies), a comma-separated
+    /// list of `scheme://host[:port]`, or `none`.
+    #[arg(long, env = "PIVOTLOG_CORS_ORIGINS", default_value = "*")]
+    pub cors_origins: Origins,
+    /// Serve the console's files from this directory instead of the embedded copy
+    /// (for working on the console).
+    #[arg(long, env = "PIVOTLOG_CONSOLE_DIR", hide = true)]
+    pub console_dir: Option<PathBuf>,
     #[command(flatten)]
     pub limits: super::LimitArgs,
 }
@@ -101,9 +115,21 @@ impl ApiArgs {
             auth = auth.with_token_file(path)?;
         }
         if let Some(path) = &self.jwt_public_key {
-            auth = auth.with_jwt_public_key_file(path)?;
+            let expiry = if self.jwt_allow_no_exp {
+                ExpiryPolicy::Optional
+            } else {
+                ExpiryPolicy::Required
+            };
+            auth = auth.with_jwt_public_key_file(path, expiry)?;
         }
         Ok(auth)
+    }
+
+    pub fn browser(&self) -> BrowserConfig {
+        BrowserConfig {
+            origins: self.cors_origins.clone(),
+            console_dir: self.console_dir.clone(),
+        }
     }
 
     pub async fn bind(&self) -> anyhow::Result<TcpListener> {
@@ -120,7 +146,9 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         "no way to authenticate requests: give --auth-tokens and/or --jwt-public-key"
     );
     if let Some(shards) = args.shards.shard_set()? {
-        let state = AppState::with_shards(auth, shards.clone())?.with_limits(args.api.limits.limits());
+        let state = AppState::with_shards(auth, shards.clone())?
+            .with_limits(args.api.limits.limits())
+            .with_browser(args.api.browser());
         shards.refresh().await;
         tokio::spawn(shards.keep_refreshed());
         let listener = args.api.bind().await?;
@@ -128,7 +156,9 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         serve_until_shutdown(listener, state).await?;
         return Ok(ExitCode::SUCCESS);
     }
-    let state = AppState::new(auth).with_limits(args.api.limits.limits());
+    let state = AppState::new(auth)
+        .with_limits(args.api.limits.limits())
+        .with_browser(args.api.browser());
     // An existing index is open before the first connection is accepted, so that a
     // restarted process never answers 503 "not open yet"; a new one is waited for.
     if args.data_dir.join(pivotlog_index::CHECKPOINT_FILE).exists() {

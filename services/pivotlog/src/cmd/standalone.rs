@@ -100,6 +100,7 @@ pub async fn run(mut args: Args) -> anyhow::Result<ExitCode> {
     };
     let state = AppState::new(auth)
         .with_limits(args.api.limits.limits())
+        .with_browser(args.api.browser())
         .with_index(index)
         .with_readiness(readiness(indexer.stats.clone()));
     // One process, one /metrics: the indexer's counters next to the API's.
@@ -130,9 +131,12 @@ pub async fn run(mut args: Args) -> anyhow::Result<ExitCode> {
     );
     match &demo_token {
         Some(token) => println!(
-            "try:\n  curl -s -H 'X-Auth-Token: {token}' http://{address}/v2/accounts/{demo_account}/pivot/debug"
+            "console: http://{address}/ui/ (token {token}, account {demo_account})\n\
+             try:\n  curl -s -H 'X-Auth-Token: {token}' http://{address}/v2/accounts/{demo_account}/pivot/debug"
         ),
-        None => println!("authenticate with a token from --auth-tokens or a Kazoo JWT"),
+        None => println!(
+            "console: http://{address}/ui/\nauthenticate with a token from --auth-tokens or a Kazoo JWT"
+        ),
     }
     if !args.demo {
         println!(

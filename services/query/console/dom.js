@@ -1,0 +1,1 @@
+// split from app.js
