@@ -6,7 +6,10 @@ use pivotlog_proto::DebugEvent;
 
 use crate::merge;
 use crate::schema::call_key;
-use crate::search::{QueryError, Search, SearchError, SearchPage, SearchStats, StatsRequest, UserQuery};
+use crate::search::{
+    GroupsPart, QueryError, Search, SearchError, SearchPage, SearchStats, SignatureDetails,
+    SignatureDetailsRequest, SignatureGroups, StatsRequest, UserQuery,
+};
 use crate::slice::{Slice, Snapshot};
 use crate::{CallCursor, CallPage, CallSummary, IndexError, ListCalls, PivotIndex};
 
@@ -224,5 +227,32 @@ impl PivotIndex {
             origin_ms,
             interval_ms: request.interval_ms,
         }))
+    }
+
+    /// Every error signature among the matches, counted (no order, no page: the
+    /// caller merges parts, orders and pages them; see [`crate::search::SignatureOrder`]).
+    pub fn signature_groups(&self, request: &StatsRequest) -> Result<SignatureGroups, SearchError> {
+        request.buckets()?;
+        let query = self.parse_query(&request.query)?;
+        let mut merged = GroupsPart::default();
+        for slice in self.slices_between(request.created_from_ms, request.created_to_ms)? {
+            merged.merge(slice.signature_groups(request, &query)?);
+            merged.check()?;
+        }
+        Ok(merged.finish())
+    }
+
+    /// The histograms and newest records of some signatures.
+    pub fn signature_details(
+        &self,
+        request: &SignatureDetailsRequest,
+    ) -> Result<SignatureDetails, SearchError> {
+        let query = self.parse_query(&request.scope.query)?;
+        let parts = self
+            .slices_between(request.scope.created_from_ms, request.scope.created_to_ms)?
+            .iter()
+            .map(|slice| slice.signature_details(request, &query))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(crate::search::merge_details(parts))
     }
 }

@@ -7,7 +7,8 @@ use tantivy::TantivyDocument;
 
 use pivotlog_proto::{DebugEvent, Record, RecordKind};
 
-use crate::schema::{call_key, event_order, indexed_prefix, DOC_TYPE_CALL, DOC_TYPE_RECORD};
+use crate::schema::{call_key, event_order, fnv1a, indexed_prefix, DOC_TYPE_CALL, DOC_TYPE_RECORD};
+use crate::signature::signature;
 use crate::{CallSummary, Fields};
 
 /// The document of one record read from `partition`; `raw` is its protobuf encoding.
@@ -24,7 +25,9 @@ pub(crate) fn record(
     doc.add_text(fields.doc_type, DOC_TYPE_RECORD);
     doc.add_text(fields.event_id, &event.event_id);
     doc.add_u64(fields.event_order, event_order(&event.event_id));
-    doc.add_text(fields.call_key, call_key(&event.account_id, &event.call_id));
+    let key = call_key(&event.account_id, &event.call_id);
+    doc.add_u64(fields.call_hash, fnv1a(key.as_bytes()));
+    doc.add_text(fields.call_key, key);
     doc.add_text(fields.account_id, &event.account_id);
     doc.add_text(fields.call_id, &event.call_id);
     doc.add_u64(fields.iteration, u64::from(event.iteration));
@@ -32,6 +35,9 @@ pub(crate) fn record(
     doc.add_u64(fields.partition, partition as u64);
     if let Some(record) = &event.record {
         doc.add_text(fields.kind, RecordKind::of(record).as_str());
+        if let Some((status, body)) = crate::search::signed(record) {
+            doc.add_u64(fields.signature, signature(status, body).id);
+        }
         match record {
             Record::Request(request) => {
                 doc.add_text(fields.method, &request.method);

@@ -38,6 +38,7 @@ mod pool;
 mod reader;
 mod schema;
 pub mod search;
+pub mod signature;
 mod slice;
 mod summary;
 pub mod wire;

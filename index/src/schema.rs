@@ -9,7 +9,7 @@ use tantivy::Index;
 
 /// Version of the document layout. An index written with another format is refused
 /// (rebuild it by replaying Kafka) instead of being misread.
-pub const INDEX_FORMAT: u32 = 5;
+pub const INDEX_FORMAT: u32 = 6;
 
 /// Only this much of each text is indexed, so a 10 MB body costs what a 256 KiB one
 /// does. The stored record keeps the whole body.
@@ -64,6 +64,12 @@ pub struct Fields {
     /// Record documents: a hash of the event id, so records of the same millisecond
     /// still have a total order for search cursors.
     pub event_order: Field,
+    /// Response and error records: their [`signature`](crate::signature) id, so
+    /// `signature:ID` finds them and signatures are counted from a fast field.
+    pub signature: Field,
+    /// Record documents: a hash of the call key, to count distinct calls from a fast
+    /// field.
+    pub call_hash: Field,
     /// The Kafka partition the document came from (call documents: their call's), so
     /// one shard can answer for exactly the partitions the query tier gives it, and
     /// drop the ones it no longer owns.
@@ -105,6 +111,8 @@ pub(crate) fn build() -> (Schema, Fields) {
         body: builder.add_text_field("body", text.clone()),
         response_headers: builder.add_text_field("response_headers", text),
         event_order: builder.add_u64_field("event_order", NumericOptions::default().set_fast()),
+        signature: builder.add_u64_field("signature", number.clone()),
+        call_hash: builder.add_u64_field("call_hash", NumericOptions::default().set_fast()),
         partition: builder.add_u64_field("partition", number),
         payload: builder.add_bytes_field("payload", STORED),
     };
@@ -125,8 +133,13 @@ pub(crate) fn call_key(account_id: &str, call_id: &str) -> String {
 
 /// FNV-1a of the event id: stable across builds and platforms, unlike std's hasher.
 pub fn event_order(event_id: &str) -> u64 {
-    event_id.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
-        (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
+    fnv1a(event_id.as_bytes())
+}
+
+/// FNV-1a, 64 bits.
+pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(*byte)).wrapping_mul(0x0000_0100_0000_01b3)
     })
 }
 

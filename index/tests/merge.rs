@@ -2,7 +2,10 @@
 //! must be the one a single index holding every partition gives. Each "shard" here is
 //! a partition view of one on-disk index, which is exactly what an indexer serves.
 
-use pivotlog_index::search::{Search, SearchCursor, SearchOrder, SearchPage, SnippetOptions, StatsRequest};
+use pivotlog_index::search::{
+    self, Search, SearchCursor, SearchOrder, SearchPage, SignatureDetailsRequest, SnippetOptions,
+    StatsRequest,
+};
 use pivotlog_index::{merge, CallCursor, CallPage, IndexWriter, ListCalls, PivotIndex, WriterConfig};
 use pivotlog_proto::{DebugEvent, HttpRequest, HttpResponse, Record};
 
@@ -241,6 +244,50 @@ fn merged_stats_are_the_single_index_stats() {
             .map(|s| s.search_stats(&request).unwrap())
             .collect();
         assert_eq!(merge::search_stats(parts), Some(single), "{text}");
+    }
+}
+
+#[test]
+fn merged_signatures_are_the_single_index_signatures() {
+    let (_dir, index) = build();
+    for text in ["*", "status_code:500", "timeout"] {
+        let request = StatsRequest {
+            account_id: ACCOUNT.into(),
+            query: text.into(),
+            created_from_ms: 1_699_999_990_000,
+            created_to_ms: 1_700_000_020_000,
+            interval_ms: 5_000,
+        };
+        let single = index.signature_groups(&request).unwrap();
+        assert!(!single.groups.is_empty(), "{text}");
+        let parts = shards(&index)
+            .iter()
+            .map(|s| s.signature_groups(&request).unwrap())
+            .collect();
+        assert_eq!(search::merge_groups(parts).unwrap(), single, "{text}");
+        // Two bodies that differ only in a number are one signature.
+        if text == "timeout" {
+            assert_eq!(single.groups.len(), 1, "{single:?}");
+        }
+        let details = SignatureDetailsRequest {
+            scope: request.clone(),
+            ids: single.groups.iter().map(|group| group.id).collect(),
+        };
+        let whole = index.signature_details(&details).unwrap();
+        let parts = shards(&index)
+            .iter()
+            .map(|s| s.signature_details(&details).unwrap())
+            .collect();
+        let merged = search::merge_details(parts);
+        assert_eq!(merged.details.len(), whole.details.len());
+        for (merged, whole) in merged.details.iter().zip(&whole.details) {
+            assert_eq!(merged.by_time, whole.by_time, "{text}");
+            let group = single.groups.iter().find(|group| group.id == whole.id).unwrap();
+            assert_eq!(whole.by_time.iter().sum::<u64>(), group.records);
+            let (a, b) = (merged.sample.as_ref().unwrap(), whole.sample.as_ref().unwrap());
+            assert_eq!(a.created_ms, b.created_ms, "the newest record either way");
+            assert_eq!(a.template, b.template);
+        }
     }
 }
 

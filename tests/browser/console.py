@@ -10,7 +10,10 @@ Run with the Playwright venv against a running query service:
 The expect file (written by the Rust test from the same data):
     {"calls": [{"debug_id", "call_id", "iterations": [{"iteration", "status_code", "body_contains"}]}],
      "search": {"q", "hit_debug_id", "total_hits"},
-     "hostile_debug_id": "...", "hostile_markers": ["<script>...", ...]}
+     "hostile_debug_id": "...", "hostile_markers": ["<script>...", ...],
+     "signatures": {"count_at_least": N}}
+"signatures" is optional: without it the landing Signatures view is still checked (rows,
+sparklines, sorting, a row opening its search), only the row count is not.
 
 Exit 0 when every check passes; otherwise print each failed check and exit 1.
 """
@@ -52,7 +55,7 @@ def main():
     ap.add_argument("--account", required=True)
     ap.add_argument("--wrong-token", required=True)
     ap.add_argument("--expect", required=True, help="JSON file of expected data")
-    ap.add_argument("--screenshots", help="directory for calls.png, timeline.png, search.png, login.png, hostile.png")
+    ap.add_argument("--screenshots", help="directory for signatures.png, calls.png, timeline.png, search.png, login.png, hostile.png")
     ap.add_argument("--headed", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
 
@@ -105,6 +108,29 @@ def main():
     def enc(x):
         return urllib.parse.quote(x, safe="")
 
+    def hash_query(page):
+        """The view path and the query of the page's URL hash."""
+        frag = urllib.parse.urlsplit(page.url).fragment
+        path, _, qs = frag.partition("?")
+        return path, {k: v[0] for k, v in urllib.parse.parse_qs(qs).items()}
+
+    def fresh_signatures(page):
+        """Waits for a signatures table drawn after the stale mark (set by mark_stale)."""
+        page.wait_for_function(
+            "() => { const t = document.querySelector('#signatures-table'); return (t && !t.dataset.stale && t.querySelector('tr[data-test=signature-row]')) || document.querySelector('#view [data-test=error]') || document.querySelector('#view [data-test=empty]'); }")
+        if page.locator("#view [data-test=error]").count():
+            raise CheckFailed("signatures: " + page.locator("#view [data-test=error]").first.inner_text())
+        if not page.locator("tr[data-test=signature-row]").count():
+            raise CheckFailed("the signatures view shows no row")
+
+    def mark_stale(page):
+        page.evaluate("() => { const t = document.querySelector('#signatures-table'); if (t) t.dataset.stale = '1'; }")
+
+    def sig_rows(page):
+        return page.eval_on_selector_all(
+            "tr[data-test=signature-row]",
+            "els => els.map(e => ({sig: e.dataset.signature, records: e.querySelector('[data-test=sig-records]').textContent, last_seen: Number(e.dataset.lastSeen), spark: e.querySelectorAll('svg[data-test=sparkline]').length}))")
+
     def row_ids(page):
         return page.eval_on_selector_all("tr[data-test=call-row]", "els => els.map(e => e.dataset.debugId)")
 
@@ -130,6 +156,7 @@ def main():
 
     calls = exp.get("calls") or []
     search = exp.get("search") or {}
+    sigs = exp.get("signatures") or {}
     hostile_id = exp.get("hostile_debug_id")
     markers = exp.get("hostile_markers") or []
     if len(calls) < PAGE_SIZE + 1:
@@ -154,7 +181,7 @@ def main():
 
         # --- login screen, wrong token -------------------------------------------------
         def login_wrong():
-            page.goto(hash_url(f"/accounts/{acct}/calls"))
+            page.goto(hash_url(f"/accounts/{acct}"))
             expect(page.locator("#login-view")).to_be_visible()
             got = page.input_value("#login-account")
             if got != acct:
@@ -179,14 +206,96 @@ def main():
             page.fill("#login-token", token)
             page.fill("#login-account", acct)
             page.click("#login-submit")
-            expect(page.locator("tr[data-test=call-row]").first).to_be_visible()
+            expect(page.locator("tr[data-test=signature-row], #view [data-test=empty], #view [data-test=error]").first).to_be_visible()
         try:
             step("log in", login, fatal=True)
         except Exception:
             return finish(failures, console_errors)
 
+        # --- signatures (the landing view) ------------------------------------------------
+        def landing():
+            path, _ = hash_query(page)
+            if path != f"/accounts/{acct}/signatures":
+                raise CheckFailed(f"landed on #{path}, not the signatures view")
+            expect(page.locator("#view h1").first).to_have_text("Signatures")
+            first_nav = page.eval_on_selector("#nav", "n => n.querySelector('a').id")
+            if first_nav != "nav-signatures":
+                raise CheckFailed(f"first navigation link is {first_nav}")
+            expect(page.locator("#nav-signatures")).to_have_attribute("aria-current", "page")
+            fresh_signatures(page)
+            rows = sig_rows(page)
+            if "count_at_least" in sigs and len(rows) < int(sigs["count_at_least"]):
+                raise CheckFailed(f"{len(rows)} signature rows, expected at least {sigs['count_at_least']}")
+            no_spark = [r["sig"] for r in rows if r["spark"] != 1]
+            if no_spark:
+                raise CheckFailed(f"rows without a sparkline svg: {no_spark[:3]}")
+            if page.locator("tr[data-test=signature-row] svg[data-test=sparkline] rect").count() < 1:
+                raise CheckFailed("no sparkline has a bar")
+            bad = [r["sig"] for r in rows if not re.fullmatch(r"[0-9a-f]{16}", r["sig"] or "")]
+            if bad:
+                raise CheckFailed(f"signature ids not 16 hex: {bad[:3]}")
+            recs = [int(r["records"]) for r in rows]
+            if recs != sorted(recs, reverse=True):
+                raise CheckFailed(f"default sort is not by records: {recs[:10]}")
+            sample = page.locator("tr[data-test=signature-row] a[data-test=sig-sample]").first
+            if "/calls/" not in (sample.get_attribute("href") or ""):
+                raise CheckFailed("the sample link does not open a call's timeline")
+            shot(page, "signatures.png")
+        step("landing view: signatures with sparklines, most records first", landing)
+
+        def sig_sort():
+            mark_stale(page)
+            page.select_option("#sig-sort", "last_seen")
+            page.wait_for_function("() => location.hash.includes('sort=last_seen')")
+            fresh_signatures(page)
+            seen = [r["last_seen"] for r in sig_rows(page)]
+            if seen != sorted(seen, reverse=True):
+                raise CheckFailed(f"sort=last_seen rows are not newest first: {seen[:10]}")
+            if page.input_value("#sig-sort") != "last_seen":
+                raise CheckFailed("the sort selector does not show last_seen")
+            mark_stale(page)
+            page.select_option("#sig-sort", "records")
+            page.wait_for_function("() => !location.hash.includes('sort=')")
+            fresh_signatures(page)
+        step("signatures: sort by last seen, then back to records", sig_sort)
+
+        def sig_opens_search():
+            row = page.locator("tr[data-test=signature-row]").first
+            sig = row.get_attribute("data-signature")
+            records = row.locator("[data-test=sig-records]").inner_text().strip()
+            row.locator("td").nth(2).click()  # the row, not a link in it
+            page.wait_for_function("() => location.hash.includes('/search')")
+            path, q = hash_query(page)
+            if path != f"/accounts/{acct}/search" or q.get("q") != f"signature:{sig}":
+                raise CheckFailed(f"opened #{path} q={q.get('q')!r}, expected q=signature:{sig}")
+            total = page.locator("#search-total")
+            expect(total).to_have_text(re.compile(rf"^{re.escape(records)} hits? "))
+            expect(page.locator("li[data-test=search-hit]").first).to_be_visible()
+            other = page.eval_on_selector_all("li[data-test=search-hit]", "(els, s) => els.filter(e => e.dataset.signature !== s).length", sig)
+            if other:
+                raise CheckFailed(f"{other} hits of another signature")
+        step("a signature row opens its search: q=signature:ID, hit count = the row's records", sig_opens_search)
+
+        def sig_keyboard():
+            page.click("#nav-signatures")
+            fresh_signatures(page)
+            first = page.locator("tr[data-test=signature-row]").first.get_attribute("data-signature")
+            page.locator("#view h1").first.click()
+            page.keyboard.press("j")
+            page.keyboard.press("j")
+            page.keyboard.press("k")
+            expect(page.locator("tr[data-test=signature-row]").first).to_have_class(re.compile(r"\bselected\b"))
+            page.keyboard.press("Enter")
+            page.wait_for_function("() => location.hash.includes('/search')")
+            _, q = hash_query(page)
+            if q.get("q") != f"signature:{first}":
+                raise CheckFailed(f"Enter opened q={q.get('q')!r}, expected signature:{first}")
+            expect(page.locator("#search-total")).to_contain_text("hit")
+        step("signatures keyboard: j/k select, Enter opens the search", sig_keyboard)
+
         # --- listing, paging ------------------------------------------------------------
         def listing():
+            page.goto(hash_url(f"/accounts/{acct}/calls"))
             wait_first_row(page, calls[0]["debug_id"], "newest call first")
             ids = row_ids(page)
             want = [c["debug_id"] for c in calls[:PAGE_SIZE]]
@@ -276,6 +385,23 @@ def main():
         if checked == 0:
             fail("expect file: no call has iterations to check")
 
+        def timeline_signature():
+            c = next(c for c in calls if c.get("iterations"))
+            open_timeline(c["debug_id"])
+            link = page.locator("section[data-test=iteration] a[data-test=signature-link]").first
+            expect(link).to_be_visible()
+            sig = link.inner_text().split()[-1]
+            link.click()
+            page.wait_for_function("() => location.hash.includes('/search')")
+            _, q = hash_query(page)
+            if q.get("q") != f"signature:{sig}":
+                raise CheckFailed(f"the signature link opened q={q.get('q')!r}")
+            expect(page.locator("li[data-test=search-hit]").first).to_be_visible()
+            other = page.eval_on_selector_all("li[data-test=search-hit]", "(els, s) => els.filter(e => e.dataset.signature !== s).length", sig)
+            if other:
+                raise CheckFailed(f"{other} hits of another signature")
+        step("a response's signature in the timeline opens its records' search", timeline_signature)
+
         # --- search ---------------------------------------------------------------------
         def slash_focuses_search():
             page.locator("#view h1").first.click()
@@ -304,6 +430,8 @@ def main():
             if words and not any(w in mt for w in words):
                 raise CheckFailed(f"first <mark> is {mt!r}, not a query word")
             expect(page.locator(f"li[data-test=search-hit][data-debug-id='{search['hit_debug_id']}']").first).to_be_visible()
+            if page.locator("li[data-test=search-hit] a[data-test=hit-signature]").count() < 1:
+                raise CheckFailed("no hit shows its signature")
             chart = page.locator("svg[data-test=search-chart]")
             expect(chart).to_be_visible()
             bars = chart.locator("rect.bar")

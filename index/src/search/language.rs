@@ -18,7 +18,7 @@ pub const MAX_QUERY_CLAUSES: usize = 64;
 pub const MAX_QUERY_DEPTH: usize = 8;
 
 /// Fields a query may name. Unnamed terms search `body`.
-pub const SEARCHABLE_FIELDS: [&str; 9] = [
+pub const SEARCHABLE_FIELDS: [&str; 10] = [
     "body",
     "request_body",
     "response_headers",
@@ -28,6 +28,7 @@ pub const SEARCHABLE_FIELDS: [&str; 9] = [
     "call_id",
     "iteration",
     "kind",
+    "signature",
 ];
 
 /// Kazoo's names for the same fields, accepted as aliases.
@@ -163,7 +164,19 @@ fn check_ast(ast: &mut UserInputAst, text: &str, clauses: &mut usize) -> Result<
 
 fn check_leaf(leaf: &mut UserInputLeaf, text: &str) -> Result<(), QueryError> {
     match leaf {
-        UserInputLeaf::Literal(literal) => check_field(&mut literal.field_name, text),
+        UserInputLeaf::Literal(literal) => {
+            check_field(&mut literal.field_name, text)?;
+            if literal.field_name.as_deref() == Some("signature") {
+                literal.phrase = signature_term(&literal.phrase, text)?;
+            }
+            Ok(())
+        }
+        UserInputLeaf::Set {
+            field: Some(field),
+            elements,
+        } if field == "signature" => elements
+            .iter_mut()
+            .try_for_each(|element| signature_term(element, text).map(|term| *element = term)),
         UserInputLeaf::All => Ok(()),
         UserInputLeaf::Range { field: None, .. } => Err(QueryError::new(
             "a range needs a field, e.g. status_code:[500 TO 599]",
@@ -181,6 +194,18 @@ fn check_leaf(leaf: &mut UserInputLeaf, text: &str) -> Result<(), QueryError> {
             text.find('/'),
         )),
     }
+}
+
+/// A `signature:` value as the index holds it: the API's 16 hex digits, as a number.
+fn signature_term(value: &str, text: &str) -> Result<String, QueryError> {
+    crate::signature::parse_id(value)
+        .map(|id| id.to_string())
+        .ok_or_else(|| {
+            QueryError::new(
+                format!("`{value}` is not a signature (16 hex digits, as the signatures API gives them)"),
+                text.find(value),
+            )
+        })
 }
 
 /// Resolves Kazoo aliases and refuses every field outside [`SEARCHABLE_FIELDS`]
@@ -228,6 +253,8 @@ mod tests {
             "kind:json_error",
             "iteration:2",
             "call_id:\"abc@10.0.0.1\"",
+            "signature:00ff00ff00ff00ff",
+            "signature:IN [00ff00ff00ff00ff 0123456789ABCDEF]",
             "resp_body:error req_body:Caller-ID-Number",
             "response_headers:\"content-type: text/html\"",
             "*",
@@ -254,5 +281,8 @@ mod tests {
         assert!(parse("   ").is_err());
         assert!(parse("body:/err.*/").is_err());
         assert!(parse("[1 TO 5]").unwrap_err().message.contains("needs a field"));
+        let err = parse("timeout signature:12345").unwrap_err();
+        assert!(err.message.contains("16 hex digits"), "{err:?}");
+        assert_eq!(err.position, Some(18));
     }
 }

@@ -7,6 +7,7 @@
 
 mod collect;
 mod language;
+mod signatures;
 mod slices;
 
 use std::collections::HashMap;
@@ -29,6 +30,12 @@ use crate::IndexError;
 pub use collect::Counts;
 pub use language::{
     QueryError, UserQuery, MAX_QUERY_BYTES, MAX_QUERY_CLAUSES, MAX_QUERY_DEPTH, SEARCHABLE_FIELDS,
+};
+pub(crate) use signatures::GroupsPart;
+pub use signatures::{
+    merge_details, merge_groups, order_groups, signature_of, signed, SignatureDetail, SignatureDetails,
+    SignatureDetailsRequest, SignatureGroup, SignatureGroups, SignatureOrder, SignatureSample,
+    MAX_SIGNATURES,
 };
 pub(crate) use slices::search as search_slices;
 
@@ -162,6 +169,8 @@ pub enum SearchError {
     TooManyBuckets { buckets: u64 },
     #[error("the interval must be positive")]
     BadInterval,
+    #[error("more than {MAX_SIGNATURES} distinct signatures match: narrow the time range or the query")]
+    TooManySignatures,
     #[error(transparent)]
     Index(#[from] IndexError),
 }

@@ -6,7 +6,7 @@
 //!   account's calls and opens them with the Kazoo SDK's jQuery requests
 //!   (`tests/browser/monster_ui.py`); the same page against a service with CORS off
 //!   is blocked, so the preflight is what lets it through.
-//! - The console (`tests/browser/console.py`): log in, list, page, a call's timeline,
+//! - The console (`tests/browser/console.py`): log in, the signatures, list, page, a call's timeline,
 //!   search and its chart, hostile bodies inert, a wrong token refused, the token
 //!   never in a URL or `localStorage`. Screenshots go to `$PIVOTLOG_SCREENSHOTS`
 //!   when set (the README's come from there).
@@ -303,6 +303,11 @@ fn monster_ui_and_the_console_work_in_a_real_browser() {
         Some(TOKEN),
     );
     assert_eq!(search.status, 200, "{}", search.body);
+    let signatures = api.get(
+        &format!("/v2/accounts/{account}/pivot/signatures?page_size=1"),
+        Some(TOKEN),
+    );
+    assert_eq!(signatures.status, 200, "{}", signatures.body);
     let console_expect = dir.path().join("console.json");
     std::fs::write(
         &console_expect,
@@ -314,6 +319,7 @@ fn monster_ui_and_the_console_work_in_a_real_browser() {
                 "total_hits": search.body["total_hits"],
             },
             "hostile_debug_id": debug_id("hostile-call@10.9.9.9"),
+            "signatures": {"count_at_least": signatures.body["total_hits"].as_u64().unwrap().min(25)},
             "hostile_markers": markers(),
         })
         .to_string(),
@@ -333,7 +339,7 @@ fn monster_ui_and_the_console_work_in_a_real_browser() {
         .arg("--screenshots")
         .arg(&screenshots);
     run_script(console, "the console");
-    for view in ["login", "calls", "timeline", "search", "hostile"] {
+    for view in ["login", "signatures", "calls", "timeline", "search", "hostile"] {
         let shot = Path::new(&screenshots).join(format!("{view}.png"));
         assert!(
             shot.metadata().is_ok_and(|m| m.len() > 1_000),

@@ -6,7 +6,7 @@ import { rawApi, ApiError, isAbort, configureApi, getToken, getAccount, saveSess
 import { $, clear, safeDecode, isTyping } from './dom.js';
 import { viewCalls } from './calls.js';
 import { viewTimeline } from './timeline.js';
-import { viewSearch } from './search.js';
+import { viewSearch, viewSignatures } from './search.js';
 
 const THEME_KEY = 'pivotlog.theme';
 const ACCOUNT_RE = /^[0-9a-f]{32}$/;
@@ -33,9 +33,9 @@ function parseHash() {
   const r = { name: 'unknown', account: '', id: '', query };
   if (segs[0] === 'accounts' && segs[1]) {
     r.account = segs[1];
-    if (segs[2] === 'calls' && segs.length === 3) r.name = 'calls';
+    if (segs[2] === 'signatures' || !segs[2]) { r.name = 'signatures'; r.bare = !segs[2]; }
+    else if (segs[2] === 'calls' && segs.length === 3) r.name = 'calls';
     else if (segs[2] === 'calls' && segs.length >= 4) { r.name = 'timeline'; r.id = segs.slice(3).join('/'); } else if (segs[2] === 'search') r.name = 'search';
-    else if (!segs[2]) r.name = 'calls';
   } else if (segs.length === 0) r.name = 'home';
   return r;
 }
@@ -74,9 +74,11 @@ function setNav(active) {
   const al = $('account-label');
   al.hidden = false;
   al.textContent = `account ${acct}`;
-  $('nav-calls').setAttribute('href', app.lastListHash && app.lastListHash.includes(`/accounts/${acct}/`) ? app.lastListHash : hashFor('calls', acct));
+  const last = app.lastListHash || '';
+  $('nav-signatures').setAttribute('href', last.includes(`/accounts/${acct}/signatures`) ? last : hashFor('signatures', acct));
+  $('nav-calls').setAttribute('href', last.includes(`/accounts/${acct}/calls`) ? last : hashFor('calls', acct));
   $('nav-search').setAttribute('href', hashFor('search', acct));
-  for (const [id, n] of [['nav-calls', 'calls'], ['nav-search', 'search']]) {
+  for (const [id, n] of [['nav-signatures', 'signatures'], ['nav-calls', 'calls'], ['nav-search', 'search']]) {
     const a = $(id);
     if (n === active) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
   }
@@ -86,11 +88,13 @@ function route() {
   if (!getToken()) { showLogin(r.account && ACCOUNT_RE.test(r.account) ? r.account : getAccount(), ''); return; }
   if (r.name === 'home' || r.name === 'unknown' || !ACCOUNT_RE.test(r.account)) {
     const a = ACCOUNT_RE.test(r.account) ? r.account : getAccount();
-    location.replace(hashFor('calls', a));
+    location.replace(hashFor('signatures', a));
     return;
   }
+  if (r.bare) { location.replace(hashFor('signatures', r.account, null, r.query)); return; } // the landing view
   routeAccount = r.account;
-  if (r.name === 'calls') viewCalls(r, app);
+  if (r.name === 'signatures') viewSignatures(r, app);
+  else if (r.name === 'calls') viewCalls(r, app);
   else if (r.name === 'timeline') viewTimeline(r, app);
   else if (r.name === 'search') viewSearch(r, app);
 }
@@ -155,7 +159,7 @@ async function onLogin(ev) {
   err.hidden = true;
   const r = parseHash();
   if (r.account === account && r.name !== 'home' && r.name !== 'unknown') route();
-  else navigate(hashFor('calls', account));
+  else navigate(hashFor('signatures', account));
 }
 function onSignOut() {
   forgetToken();
@@ -166,7 +170,7 @@ function onSignOut() {
 
 function goBack() {
   if (inAppNavigations > 0) history.back();
-  else navigate(app.lastListHash || hashFor('calls', currentAccount()));
+  else navigate(app.lastListHash || hashFor('signatures', currentAccount()));
 }
 
 // ---------- theme ----------

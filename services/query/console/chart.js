@@ -1,5 +1,6 @@
-// pivotlog console: the Search view's chart. Matches over time as an SVG bar chart,
-// stacked by status class (one stats query per class), with axes and a legend.
+// pivotlog console: charts. The Search view's matches over time as an SVG bar chart,
+// stacked by status class (one stats query per class), with axes and a legend; and the
+// Signatures view's per-row sparklines.
 import { api, isAbort } from './api.js';
 import { h, s, clear, fmtTime, gToDate, pad2, statusClass, errorBox } from './dom.js';
 
@@ -15,11 +16,17 @@ function pickInterval(seconds) {
   for (const iv of c) if (seconds / iv <= 150) return iv;
   return 604800;
 }
-function intervalParam(iv) {
+export function intervalParam(iv) {
   if (iv % 86400 === 0) return `${iv / 86400}d`;
   if (iv % 3600 === 0) return `${iv / 3600}h`;
   if (iv % 60 === 0) return `${iv / 60}m`;
   return `${iv}s`;
+}
+/** A bucket width (s) that splits a window of `seconds` into about 24 to 60 buckets. */
+export function sparkInterval(seconds) {
+  const c = [60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 172800, 604800];
+  for (const iv of c) if (seconds / iv <= 60) return iv;
+  return 604800;
 }
 function niceMax(v) {
   if (v <= 0) return 1;
@@ -75,6 +82,24 @@ function drawChart(holder, buckets, series, intervalS, totals) {
   const legend = h('ul', { class: 'legend', 'data-test': 'chart-legend' },
     CLASSES.map((c) => h('li', {}, h('span', { class: `swatch c${c}`, 'aria-hidden': 'true' }), `${c === 'none' ? 'no status (requests, errors)' : c}: ${totals[c] || 0}`)));
   holder.append(svg, legend);
+}
+// ---------- sparklines ----------
+/** A small inline SVG of histogram buckets ({start, count}, oldest first): one bar each. */
+export function sparkline(buckets, label) {
+  const W = 120; const H = 24; const P = 1;
+  const counts = (Array.isArray(buckets) ? buckets : []).map((b) => Math.max(0, Number(b && b.count) || 0));
+  const n = counts.length;
+  const max = Math.max(1, ...counts);
+  const svg = s('svg', { class: 'spark', 'data-test': 'sparkline', viewBox: `0 0 ${W} ${H}`, width: W, height: H, role: 'img', 'aria-label': label });
+  svg.append(s('title', { text: label }));
+  svg.append(s('line', { x1: 0, x2: W, y1: H - 0.5, y2: H - 0.5, class: 'spark-base' }));
+  const bw = W / Math.max(1, n);
+  counts.forEach((c, i) => {
+    if (!c) return;
+    const hgt = Math.max(2, (c / max) * (H - 2 * P));
+    svg.append(s('rect', { x: (i * bw + Math.min(0.5, bw * 0.15)).toFixed(2), y: (H - hgt).toFixed(2), width: Math.max(0.6, bw - Math.min(1, bw * 0.3)).toFixed(2), height: hgt.toFixed(2), class: i === n - 1 ? 'spark-bar last' : 'spark-bar' }));
+  });
+  return svg;
 }
 // ---------- loading ----------
 /** Draws into `holder` the histogram of `q` over from..to (Gregorian seconds). */

@@ -49,6 +49,16 @@ export function fmtTime(g) {
   return `${d.getFullYear()}-${pad2(d.getMonth() + 1)}-${pad2(d.getDate())} ${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())}`;
 }
 function isoTime(g) { const d = gToDate(g); return Number.isNaN(d.getTime()) ? '' : d.toISOString(); }
+/** "5 min ago" for a Gregorian time, against `now` (default: the clock). */
+export function relTime(g, now) {
+  const d = (now ?? nowG()) - Number(g);
+  if (!Number.isFinite(d)) return '';
+  if (d < 45) return 'just now';
+  for (const [sec, unit] of [[86400, 'd'], [3600, 'h'], [60, 'min']]) {
+    if (d >= sec) return `${Math.round(d / sec)} ${unit} ago`;
+  }
+  return `${Math.round(d)} s ago`;
+}
 export function timeEl(g) { return h('time', { datetime: isoTime(g), title: isoTime(g) + ' (UTC)', text: fmtTime(g) }); }
 export function utf8Len(str) {
   let n = 0;

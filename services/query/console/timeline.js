@@ -1,6 +1,7 @@
 // pivotlog console: the timeline of one call. Its records grouped by iteration, each
 // request beside its response (headers, bodies, elapsed time, JSON and schema errors),
-// paged in by "load more", and a request's "copy as curl".
+// paged in by "load more", a request's "copy as curl", and each response's signature
+// linking to the search of its records.
 import { api, isAbort } from './api.js';
 import { $, h, clear, timeEl, fmtBytes, statusBadge, errorBox, makeList } from './dom.js';
 import { bodyView } from './bodies.js';
@@ -112,7 +113,7 @@ function requestCard(req) {
     publishNote(req),
     req.req_body ? bodyView(req.req_body, ctOf(req.req_headers), 'Request body') : null);
 }
-function responseCard(resp, req, it) {
+function responseCard(resp, req, it, sigHref) {
   let elapsed = '';
   if (req && Number.isFinite(Number(resp.created)) && Number.isFinite(Number(req.created))) {
     const d = Number(resp.created) - Number(req.created);
@@ -124,12 +125,14 @@ function responseCard(resp, req, it) {
     h('header', { class: 'card-head' },
       statusBadge(resp.resp_status_code, 'resp-status'),
       h('span', { class: 'muted small' }, 'Response · ', timeEl(resp.created)),
-      elapsed ? h('span', { class: 'muted small', 'data-test': 'elapsed', text: ` · ${elapsed}` }) : null),
+      elapsed ? h('span', { class: 'muted small', 'data-test': 'elapsed', text: ` · ${elapsed}` }) : null,
+      resp.signature ? h('span', { class: 'spacer' }) : null,
+      resp.signature ? h('a', { href: sigHref(resp.signature), class: 'sig-link', 'data-test': 'signature-link', title: 'Every record with this signature (status and body template)', text: `sig ${resp.signature}` }) : null),
     h('details', {}, h('summary', { text: `Response headers (${Object.keys(resp.resp_headers || {}).length})` }), kvTable(resp.resp_headers, 'resp-headers', 'Response headers')),
     publishNote(resp),
     h('div', { class: errs.length ? 'resp-grid with-errors' : 'resp-grid' }, body, errs.length ? h('aside', { class: 'err-col', 'aria-label': 'Errors in this response' }, errs) : null));
 }
-function renderTimeline(container, records) {
+function renderTimeline(container, records, sigHref) {
   const its = new Map();
   for (const rec of records) {
     const n = Number(rec.iteration) || 0;
@@ -148,7 +151,7 @@ function renderTimeline(container, records) {
       const row = h('div', { class: 'exchange' });
       row.append(req ? requestCard(req) : h('article', { class: 'card muted small', text: 'No request record.' }));
       row.append(h('div', { class: 'arrow', 'aria-hidden': 'true', text: '→' }));
-      row.append(resp ? responseCard(resp, req, i === 0 ? it : null) : h('article', { class: 'card muted small', 'data-test': 'no-response', text: 'No response record (yet).' }));
+      row.append(resp ? responseCard(resp, req, i === 0 ? it : null, sigHref) : h('article', { class: 'card muted small', 'data-test': 'no-response', text: 'No response record (yet).' }));
       sec.append(row);
     }
     if (!it.response.length && (it.json.length || it.schema.length)) sec.append(h('div', { class: 'card' }, errorsAside(it, null)));
@@ -198,7 +201,8 @@ export function viewTimeline(r, app) {
         h('dt', { text: 'From' }), h('dd', {}, timeEl(first.created)),
         h('dt', { text: 'To' }), h('dd', {}, timeEl(last.created)),
         h('dt', { text: 'Loaded' }), h('dd', { text: `${records.length} records, ${iters.size} iteration${iters.size === 1 ? '' : 's'}${d.next_start_key ? ' (more to load)' : ''}` })));
-      const sections = renderTimeline(tl, records);
+      const sigHref = (sig) => app.hashFor('search', r.account, null, new URLSearchParams({ q: `signature:${sig}` }));
+      const sections = renderTimeline(tl, records, sigHref);
       view.list = makeList(sections.map((sec) => { sec.tabIndex = -1; return sec; }));
       if (d.next_start_key) {
         const b = h('button', { type: 'button', class: 'btn', 'data-test': 'load-more', text: `Load ${DETAIL_PAGE_SIZE} more records` });

@@ -201,6 +201,12 @@ fn detail_item(record: &DebugEvent, call_debug_id: &str) -> Value {
         if fields.original_body_bytes().is_some() {
             item.insert("body_truncated_at_publish".into(), true.into());
         }
+        if let Some(signature) = pivotlog_index::search::signature_of(fields) {
+            item.insert(
+                "signature".into(),
+                pivotlog_index::signature::format_id(signature).into(),
+            );
+        }
     }
     Value::Object(item)
 }

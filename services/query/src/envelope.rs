@@ -199,6 +199,9 @@ impl ApiError {
             SearchError::TooManyBuckets { .. } | SearchError::BadInterval => {
                 ApiError::invalid_parameter("interval", "range", err.to_string(), "")
             }
+            SearchError::TooManySignatures => {
+                ApiError::invalid_parameter("created_from", "too_many_signatures", err.to_string(), "")
+            }
             SearchError::Index(err) => err.into(),
         }
     }

@@ -16,7 +16,7 @@
 //!
 //! Modules, from the bottom up (each uses only those above it): [`auth`], [`browser`],
 //! `params`, [`metrics`], `answer` → `envelope` → `shards` → `source` → `state` →
-//! `access` → the handlers (`debug`, `search`, `console`), `observe`; this file wires
+//! `access` → the handlers (`debug`, `search` → `signatures`, `console`), `observe`; this file wires
 //! them into routes.
 
 pub mod auth;
@@ -32,6 +32,7 @@ mod envelope;
 mod observe;
 mod params;
 mod search;
+mod signatures;
 mod source;
 mod state;
 
@@ -82,6 +83,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/accounts/{account_id}/pivot/search/stats",
             get(search::stats).fallback(envelope::method_not_allowed),
+        )
+        .route(
+            "/accounts/{account_id}/pivot/signatures",
+            get(signatures::signatures).fallback(envelope::method_not_allowed),
         );
     // Preflights of the API's paths are answered here, before authentication: they
     // carry no token. Other paths (probes, console) are not for other origins.

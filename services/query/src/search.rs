@@ -25,7 +25,7 @@ const MAX_INTERVAL_S: usize = 366 * 86_400;
 
 /// One page of hits, newest first unless `sort` says otherwise.
 pub async fn search(read: AccountRead<String>) -> Result<Success, ApiError> {
-    let scope = Scope::of(read)?;
+    let scope = Scope::of(read, None)?;
     let params = &scope.params;
     if params.get("paginate") == Some("false") {
         return Err(ApiError::invalid_parameter(
@@ -65,23 +65,8 @@ pub async fn search(read: AccountRead<String>) -> Result<Success, ApiError> {
 
 /// Counts of every match by status code and by time bucket, in one response.
 pub async fn stats(read: AccountRead<String>) -> Result<Success, ApiError> {
-    let scope = Scope::of(read)?;
-    let interval_text = scope.params.get("interval").unwrap_or("1h").to_owned();
-    let interval_s = parse_interval(&interval_text).ok_or_else(|| {
-        ApiError::invalid_parameter(
-            "interval",
-            "format",
-            "interval is a whole number of s, m, h or d (e.g. 30s, 5m, 1h, 1d), at most a year".into(),
-            &interval_text,
-        )
-    })?;
-    let request = StatsRequest {
-        account_id: scope.account_id,
-        query: scope.query,
-        created_from_ms: scope.from_ms,
-        created_to_ms: scope.to_ms,
-        interval_ms: interval_s * 1000,
-    };
+    let scope = Scope::of(read, None)?;
+    let (request, interval_text) = scope.stats_request()?;
     let answer = scope.source.stats(request).await?;
     let stats = answer.value;
     Ok(Success {
@@ -92,25 +77,26 @@ pub async fn stats(read: AccountRead<String>) -> Result<Success, ApiError> {
     })
 }
 
-/// What both endpoints start from besides the admitted read: the query text, checked
-/// against the schema, and the time window.
-struct Scope {
-    account_id: String,
-    source: Source,
-    params: Params,
-    query: String,
-    from_ms: i64,
-    to_ms: i64,
+/// What the search endpoints start from besides the admitted read: the query text,
+/// checked against the schema, and the time window.
+pub(crate) struct Scope {
+    pub account_id: String,
+    pub source: Source,
+    pub params: Params,
+    pub query: String,
+    pub from_ms: i64,
+    pub to_ms: i64,
 }
 
 impl Scope {
-    fn of(read: AccountRead<String>) -> Result<Scope, ApiError> {
+    /// `default_query`: what an absent `q` means (`None`: `q` is required).
+    pub(crate) fn of(read: AccountRead<String>, default_query: Option<&str>) -> Result<Scope, ApiError> {
         let AccountRead {
             path: account_id,
             source,
             params,
         } = read;
-        let query = checked_query(&source, &params)?;
+        let query = checked_query(&source, &params, default_query)?;
         let (from_ms, to_ms) = params
             .time_range(now_unix_ms(), false)?
             .expect("the range has defaults");
@@ -123,12 +109,36 @@ impl Scope {
             to_ms,
         })
     }
+
+    /// The scope with the `interval` parameter (default `1h`), and that parameter's text.
+    pub(crate) fn stats_request(&self) -> Result<(StatsRequest, String), ApiError> {
+        let interval_text = self.params.get("interval").unwrap_or("1h").to_owned();
+        let interval_s = parse_interval(&interval_text).ok_or_else(|| {
+            ApiError::invalid_parameter(
+                "interval",
+                "format",
+                "interval is a whole number of s, m, h or d (e.g. 30s, 5m, 1h, 1d), at most a year".into(),
+                &interval_text,
+            )
+        })?;
+        let request = StatsRequest {
+            account_id: self.account_id.clone(),
+            query: self.query.clone(),
+            created_from_ms: self.from_ms,
+            created_to_ms: self.to_ms,
+            interval_ms: interval_s * 1000,
+        };
+        request
+            .buckets()
+            .map_err(|err| ApiError::from_search(err, &request.query))?;
+        Ok((request, interval_text))
+    }
 }
 
 /// `q`, parsed once here so that a malformed query is refused before any index (or
 /// shard) is asked.
-fn checked_query(source: &Source, params: &Params) -> Result<String, ApiError> {
-    let Some(text) = params.get("q") else {
+fn checked_query(source: &Source, params: &Params, default: Option<&str>) -> Result<String, ApiError> {
+    let Some(text) = params.get("q").or(default) else {
         return Err(ApiError::invalid_parameter(
             "q",
             "required",
@@ -224,6 +234,16 @@ fn hit_item(hit: &SearchHit) -> Value {
     }
     if let Some(method) = &hit.method {
         item.insert("method".into(), method.clone().into());
+    }
+    if let Some(signature) = event
+        .record
+        .as_ref()
+        .and_then(pivotlog_index::search::signature_of)
+    {
+        item.insert(
+            "signature".into(),
+            pivotlog_index::signature::format_id(signature).into(),
+        );
     }
     if let Some(score) = hit.score {
         item.insert("score".into(), json!(score));

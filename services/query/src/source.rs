@@ -6,11 +6,17 @@
 
 use std::sync::Arc;
 
-use pivotlog_index::search::{QueryError, Search, SearchPage, SearchStats, StatsRequest, UserQuery};
+use pivotlog_index::search::{
+    merge_details, merge_groups, order_groups, QueryError, Search, SearchPage, SearchStats, SignatureDetail,
+    SignatureDetailsRequest, SignatureGroup, SignatureOrder, StatsRequest, UserQuery,
+};
 use pivotlog_index::{interrupt, merge, CallPage, ListCalls, PivotIndex};
 use pivotlog_proto::DebugEvent;
 use pivotlog_serve::admission::{Admission, Class, InterruptOnDrop, Permit};
-use pivotlog_shard::{AccountAncestors, Ancestors, CallRecords, Calls, Records, SearchHits, Stats};
+use pivotlog_shard::{
+    AccountAncestors, Ancestors, CallRecords, Calls, Records, SearchHits, SignatureCounts, SignatureSamples,
+    Stats,
+};
 
 use crate::answer::Answer;
 use crate::envelope::ApiError;
@@ -167,6 +173,89 @@ impl Source {
                 let value = merge::search_stats(parts)
                     .ok_or_else(|| ApiError::NotReady("no shard answered".into()))?;
                 Ok(Answer { value, gaps })
+            }
+        }
+    }
+}
+
+/// A page of signatures: the page's groups in order, their details, and the number of
+/// all signatures in scope.
+pub struct SignaturePage {
+    pub groups: Vec<SignatureGroup>,
+    pub details: Vec<SignatureDetail>,
+    pub total: usize,
+}
+
+impl SignaturePage {
+    /// `groups` (every signature in scope) ordered, and the page at `offset` kept.
+    fn of(
+        mut groups: Vec<SignatureGroup>,
+        order: SignatureOrder,
+        offset: usize,
+        size: usize,
+    ) -> SignaturePage {
+        let total = groups.len();
+        order_groups(&mut groups, order);
+        let groups: Vec<SignatureGroup> = groups.into_iter().skip(offset).take(size).collect();
+        SignaturePage {
+            groups,
+            details: Vec::new(),
+            total,
+        }
+    }
+
+    fn details_request(&self, scope: &StatsRequest) -> SignatureDetailsRequest {
+        SignatureDetailsRequest {
+            scope: scope.clone(),
+            ids: self.groups.iter().map(|group| group.id).collect(),
+        }
+    }
+}
+
+impl Source {
+    /// One page of the signatures in `request`'s scope: every signature is counted,
+    /// then only the page's get their histogram and sample (a second, narrower read).
+    pub async fn signatures(
+        &self,
+        request: StatsRequest,
+        order: SignatureOrder,
+        offset: usize,
+        size: usize,
+    ) -> Result<Answer<SignaturePage>, ApiError> {
+        let permit = self.admit(Class::Heavy, &request.account_id).await?;
+        match &self.backend {
+            Backend::Local(index) => {
+                let index = index.clone();
+                let page = run_blocking(&self.admission, permit, move || {
+                    let refused = |err| ApiError::from_search(err, &request.query);
+                    let groups = index.signature_groups(&request).map_err(refused)?;
+                    let mut page = SignaturePage::of(groups.groups, order, offset, size);
+                    if !page.groups.is_empty() {
+                        let details = index.signature_details(&page.details_request(&request));
+                        page.details = details.map_err(refused)?.details;
+                    }
+                    Ok(page)
+                })
+                .await?;
+                Ok(Answer::complete(page))
+            }
+            Backend::Shards { shards, .. } => {
+                let refused = |err| ApiError::from_search(err, &request.query);
+                let (parts, mut gaps) = shards.fan_out::<SignatureCounts>(&request).await?;
+                let groups = merge_groups(parts).map_err(refused)?;
+                let mut page = SignaturePage::of(groups.groups, order, offset, size);
+                if !page.groups.is_empty() {
+                    let (parts, more_gaps) = shards
+                        .fan_out::<SignatureSamples>(&page.details_request(&request))
+                        .await?;
+                    page.details = merge_details(parts).details;
+                    for reason in more_gaps.reasons {
+                        gaps.reasons.insert(reason);
+                    }
+                    gaps.partitions.extend(more_gaps.partitions);
+                }
+                drop(permit);
+                Ok(Answer { value: page, gaps })
             }
         }
     }

@@ -22,7 +22,9 @@ use std::collections::BTreeMap;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use pivotlog_index::search::{Search, SearchPage, SearchStats, StatsRequest};
+use pivotlog_index::search::{
+    Search, SearchPage, SearchStats, SignatureDetails, SignatureDetailsRequest, SignatureGroups, StatsRequest,
+};
 use pivotlog_index::{CallPage, ListCalls};
 use pivotlog_proto::DebugEvent;
 
@@ -114,6 +116,24 @@ impl Endpoint for Stats {
     const PATH: &'static str = "/stats";
     type Request = StatsRequest;
     type Answer = SearchStats;
+}
+
+/// Every error signature among a query's matches, counted.
+pub struct SignatureCounts;
+
+impl Endpoint for SignatureCounts {
+    const PATH: &'static str = "/signatures";
+    type Request = StatsRequest;
+    type Answer = SignatureGroups;
+}
+
+/// Histograms and newest records of some signatures.
+pub struct SignatureSamples;
+
+impl Endpoint for SignatureSamples {
+    const PATH: &'static str = "/signatures/details";
+    type Request = SignatureDetailsRequest;
+    type Answer = SignatureDetails;
 }
 
 /// What a shard holds: `GET /internal/v1/status`.

@@ -10,13 +10,16 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use subtle::ConstantTimeEq;
 
-use pivotlog_index::search::{Search, SearchError, SearchPage, SearchStats, StatsRequest};
+use pivotlog_index::search::{
+    Search, SearchError, SearchPage, SearchStats, SignatureDetails, SignatureDetailsRequest, SignatureGroups,
+    StatsRequest,
+};
 use pivotlog_index::{interrupt, CallPage, IndexError, ListCalls, PivotIndex};
 use pivotlog_serve::admission::{Admission, Class, InterruptOnDrop};
 
 use crate::{
     AccountAncestors, AncestorList, Ancestors, CallRecords, Calls, Endpoint, Partitioned, RecordList,
-    Records, SearchHits, ShardStatus, Stats, PREFIX,
+    Records, SearchHits, ShardStatus, SignatureCounts, SignatureSamples, Stats, PREFIX,
 };
 
 /// The shard's current [`ShardStatus`] (owned partitions and their progress).
@@ -47,6 +50,8 @@ pub fn router(index: PivotIndex, status: StatusSource, token: &str, admission: A
         .route(&path::<Ancestors>(), post(handle::<Ancestors>))
         .route(&path::<SearchHits>(), post(handle::<SearchHits>))
         .route(&path::<Stats>(), post(handle::<Stats>))
+        .route(&path::<SignatureCounts>(), post(handle::<SignatureCounts>))
+        .route(&path::<SignatureSamples>(), post(handle::<SignatureSamples>))
         .layer(axum::middleware::from_fn_with_state(shard.clone(), bearer_token))
         .with_state(shard)
 }
@@ -117,6 +122,26 @@ impl Read for Stats {
 
     fn read(index: &PivotIndex, request: StatsRequest) -> Result<SearchStats, SearchError> {
         index.search_stats(&request)
+    }
+}
+
+impl Read for SignatureCounts {
+    fn admitted_as(request: &StatsRequest) -> (&str, Class) {
+        (&request.account_id, Class::Heavy)
+    }
+
+    fn read(index: &PivotIndex, request: StatsRequest) -> Result<SignatureGroups, SearchError> {
+        index.signature_groups(&request)
+    }
+}
+
+impl Read for SignatureSamples {
+    fn admitted_as(request: &SignatureDetailsRequest) -> (&str, Class) {
+        (&request.scope.account_id, Class::Heavy)
+    }
+
+    fn read(index: &PivotIndex, request: SignatureDetailsRequest) -> Result<SignatureDetails, SearchError> {
+        index.signature_details(&request)
     }
 }
 

@@ -1,0 +1,90 @@
+//! The scanner: splits text into spaces, delimiters, multi-word patterns and words.
+
+use super::out::Out;
+use super::patterns::{grouped_number, phone_at, spaced_duration, time_at};
+use super::words::word;
+use super::{DURATION, NUM, PHONE, TIME};
+
+/// Characters that end a word and are kept as they are.
+pub(super) fn is_delimiter(c: u8) -> bool {
+    DELIMITERS[usize::from(c)]
+}
+
+pub(super) const DELIMITERS: [bool; 256] = {
+    let mut table = [false; 256];
+    let chars = b"\"'`()[]{}<>,;=&?!|*#";
+    let mut i = 0;
+    while i < chars.len() {
+        table[chars[i] as usize] = true;
+        i += 1;
+    }
+    table
+};
+
+pub(super) fn is_space(c: u8) -> bool {
+    c <= b' ' || c == 0x7f
+}
+
+pub(super) fn scan(text: &str, out: &mut Out) {
+    let b = text.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if out.full() {
+            return;
+        }
+        let c = b[i];
+        if is_space(c) {
+            out.space();
+            i += 1;
+            continue;
+        }
+        if let Some((end, kind)) = special(b, i) {
+            out.placeholder(kind);
+            i = end;
+            continue;
+        }
+        if is_delimiter(c) {
+            out.punct(c);
+            i += 1;
+            continue;
+        }
+        let mut j = i;
+        while j < b.len() && !is_delimiter(b[j]) && !is_space(b[j]) {
+            j += 1;
+        }
+        let mut k = j;
+        while k > i && matches!(b[k - 1], b'.' | b':') {
+            k -= 1;
+        }
+        if k > i {
+            word(&text[i..k], out);
+        }
+        for &p in &b[k..j] {
+            out.punct(p);
+        }
+        i = j;
+    }
+}
+
+/// Patterns that span several words (dates, phone numbers, `30 seconds`, `1,234`),
+/// tried where a word starts: (end, placeholder).
+pub(super) fn special(b: &[u8], i: usize) -> Option<(usize, &'static str)> {
+    let c = b[i];
+    let found = if c.is_ascii_digit() {
+        time_at(b, i)
+            .map(|e| (e, TIME))
+            .or_else(|| phone_at(b, i).map(|e| (e, PHONE)))
+            .or_else(|| spaced_duration(b, i).map(|e| (e, DURATION)))
+            .or_else(|| grouped_number(b, i).map(|e| (e, NUM)))
+    } else if matches!(
+        c | 0x20,
+        b'j' | b'f' | b'm' | b'a' | b's' | b'o' | b'n' | b'd' | b't' | b'w'
+    ) {
+        time_at(b, i).map(|e| (e, TIME))
+    } else if c == b'+' || c == b'(' {
+        phone_at(b, i).map(|e| (e, PHONE))
+    } else {
+        None
+    };
+    found.filter(|&(end, _)| end >= b.len() || !(b[end].is_ascii_alphanumeric() || b[end] == b'_'))
+}
