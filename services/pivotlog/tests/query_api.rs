@@ -153,8 +153,15 @@ fn expected_detail_item(doc: &Value, debug_id: &str) -> Value {
     item.insert("debug_id".into(), debug_id.into());
     // Responses and error records carry their error signature, from the record alone.
     let event = pivotlog_proto::kazoo::event_from_doc(doc).unwrap();
-    if let Some(signature) = event.record.as_ref().and_then(pivotlog_index::search::signature_of) {
-        item.insert("signature".into(), pivotlog_index::signature::format_id(signature).into());
+    if let Some(signature) = event
+        .record
+        .as_ref()
+        .and_then(pivotlog_index::search::signature_of)
+    {
+        item.insert(
+            "signature".into(),
+            pivotlog_index::signature::format_id(signature).into(),
+        );
     }
     Value::Object(item)
 }
