@@ -354,14 +354,7 @@ impl Slice {
         query: &UserQuery,
     ) -> Result<SearchStats, SearchError> {
         let (origin_ms, buckets) = request.buckets()?;
-        let Snapshot { searcher, range } = self.snapshot();
-        let scoped = query.scoped(
-            self,
-            range,
-            &request.account_id,
-            request.created_from_ms,
-            request.created_to_ms,
-        );
+        let (searcher, scoped) = self.scoped_stats(request, query);
         let collector = collect::CountByStatusAndTime {
             origin_ms,
             interval_ms: request.interval_ms,
@@ -375,6 +368,23 @@ impl Slice {
             origin_ms,
             interval_ms: request.interval_ms,
         })
+    }
+
+    /// A searcher of this slice now, and `query` scoped to `request`'s account and window.
+    pub(crate) fn scoped_stats(
+        &self,
+        request: &StatsRequest,
+        query: &UserQuery,
+    ) -> (Searcher, Box<dyn Query>) {
+        let Snapshot { searcher, range } = self.snapshot();
+        let scoped = query.scoped(
+            self,
+            range,
+            &request.account_id,
+            request.created_from_ms,
+            request.created_to_ms,
+        );
+        (searcher, scoped)
     }
 
     fn time_key(&self, searcher: &Searcher, address: DocAddress) -> Result<collect::TimeKey, SearchError> {

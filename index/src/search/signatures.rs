@@ -22,7 +22,7 @@ use pivotlog_proto::Record;
 use crate::interrupt::{or_interrupted, Interruptible};
 use crate::reader::decode_event;
 use crate::search::{SearchError, StatsRequest, UserQuery};
-use crate::slice::{Slice, Snapshot};
+use crate::slice::Slice;
 
 /// Most distinct signatures one request may count: a window holding more (bodies that
 /// defeat the templating) is refused rather than answered with an unbounded list.
@@ -250,14 +250,7 @@ impl Slice {
         query: &UserQuery,
     ) -> Result<GroupsPart, SearchError> {
         let (origin_ms, buckets) = request.buckets()?;
-        let Snapshot { searcher, range } = self.snapshot();
-        let scoped = query.scoped(
-            self,
-            range,
-            &request.account_id,
-            request.created_from_ms,
-            request.created_to_ms,
-        );
+        let (searcher, scoped) = self.scoped_stats(request, query);
         let last_start = origin_ms + (buckets as i64 - 1) * request.interval_ms;
         let collector = GroupCollector {
             last_start,
@@ -276,14 +269,7 @@ impl Slice {
     ) -> Result<SignatureDetails, SearchError> {
         let scope = &request.scope;
         let (origin_ms, buckets) = scope.buckets()?;
-        let Snapshot { searcher, range } = self.snapshot();
-        let scoped = query.scoped(
-            self,
-            range,
-            &scope.account_id,
-            scope.created_from_ms,
-            scope.created_to_ms,
-        );
+        let (searcher, scoped) = self.scoped_stats(scope, query);
         let collector = DetailCollector {
             scope: Arc::new(DetailScope {
                 ids: request.ids.iter().copied().collect(),
