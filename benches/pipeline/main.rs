@@ -369,7 +369,8 @@ fn ceiling(events: &[DebugEvent], config: &WriterConfig, runs: usize) -> Vec<f64
             let mut requests: HashMap<(&str, u32), (&str, &str)> = HashMap::new();
             let docs: Vec<_> = events
                 .iter()
-                .map(|event| {
+                .enumerate()
+                .map(|(offset, event)| {
                     let key = (event.call_id.as_str(), event.iteration);
                     let line = match &event.record {
                         Some(Record::Request(request)) => {
@@ -382,6 +383,7 @@ fn ceiling(events: &[DebugEvent], config: &WriterConfig, runs: usize) -> Vec<f64
                     pivotlog_index::bench_support::record_document(
                         &index,
                         0,
+                        offset as i64,
                         event,
                         &event.encode_to_vec(),
                         line,

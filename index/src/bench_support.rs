@@ -12,15 +12,17 @@ use tantivy::TantivyDocument;
 use crate::slice::Slice;
 use crate::{document, IndexError, PivotIndex};
 
-/// The document the writer builds for a record (`request`: a response's request line).
+/// The document the writer builds for a record read at `offset` of `partition`
+/// (`request`: a response's request line).
 pub fn record_document(
     index: &PivotIndex,
     partition: i32,
+    offset: i64,
     event: &DebugEvent,
     raw: &[u8],
     request: Option<(&str, &str)>,
 ) -> TantivyDocument {
-    document::record(index.fields(), partition, event, raw, request)
+    document::record(index.fields(), partition, Some(offset), event, raw, request)
 }
 
 /// A bare tantivy index with the index's schema in `dir`, for measuring tantivy alone.

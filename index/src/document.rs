@@ -7,16 +7,18 @@ use tantivy::TantivyDocument;
 
 use pivotlog_proto::{DebugEvent, Record, RecordKind};
 
-use crate::schema::{call_key, event_order, fnv1a, indexed_prefix, DOC_TYPE_CALL, DOC_TYPE_RECORD};
+use crate::schema::{call_key, event_order, fnv1a, indexed_prefix, position, DOC_TYPE_CALL, DOC_TYPE_RECORD};
 use crate::signature::signature;
 use crate::{CallSummary, Fields};
 
-/// The document of one record read from `partition`; `raw` is its protobuf encoding.
+/// The document of one record read from `partition` (at `offset`, if it came from
+/// Kafka); `raw` is its protobuf encoding.
 /// `request` is the `(uri, method)` of a response's request, indexed on the response
 /// too so a search can combine `uri:` with `status_code:`.
 pub(crate) fn record(
     fields: &Fields,
     partition: i32,
+    offset: Option<i64>,
     event: &DebugEvent,
     raw: &[u8],
     request: Option<(&str, &str)>,
@@ -33,6 +35,9 @@ pub(crate) fn record(
     doc.add_u64(fields.iteration, u64::from(event.iteration));
     doc.add_i64(fields.created, event.created_unix_ms);
     doc.add_u64(fields.partition, partition as u64);
+    if let Some(offset) = offset {
+        doc.add_u64(fields.position, position(partition, offset));
+    }
     if let Some(record) = &event.record {
         doc.add_text(fields.kind, RecordKind::of(record).as_str());
         if let Some((status, body)) = crate::search::signed(record) {

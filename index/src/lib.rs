@@ -41,6 +41,7 @@ pub mod search;
 pub mod signature;
 mod slice;
 mod summary;
+pub mod tail;
 pub mod wire;
 mod writer;
 
@@ -56,7 +57,7 @@ pub use directory::{rebuild_dir, swap_directories, REBUILT_MARKER};
 pub use info::{disk_usage, IndexInfo, SliceInfo};
 pub use pool::WriterCounters;
 pub use reader::{CallCursor, CallPage, ListCalls};
-pub use schema::{event_order, Fields, INDEX_FORMAT, MAX_INDEXED_TEXT_BYTES};
+pub use schema::{event_order, from_position, position, Fields, INDEX_FORMAT, MAX_INDEXED_TEXT_BYTES};
 pub use summary::CallSummary;
 pub use writer::{AddOutcome, CommitStats, IndexWriter, WriterConfig};
 
@@ -112,6 +113,9 @@ pub struct PivotIndex {
     /// Identity (inode) of the directory the slices were opened from: `pivotlog reindex`
     /// swaps a rebuilt directory in, and every reader notices at its next reload.
     identity: Arc<AtomicU64>,
+    /// The checkpoint read just before the last reload: every record before it is
+    /// visible to reads, in every slice (a live tail reads up to it, never past).
+    visible: Arc<RwLock<BTreeMap<i32, i64>>>,
 }
 
 impl PivotIndex {
@@ -161,6 +165,7 @@ impl PivotIndex {
             schema: Slice::create_in_ram("schema")?,
             partitions: None,
             identity: Arc::default(),
+            visible: Arc::default(),
         })
     }
 
@@ -199,6 +204,9 @@ impl PivotIndex {
     /// Makes the latest commits visible, including slices created or dropped since, and
     /// a whole directory swapped in by `pivotlog reindex`.
     pub fn reload(&self) -> Result<(), IndexError> {
+        // The checkpoint first: the writer stores it after committing every slice, so
+        // the slices reloaded next hold every record before it.
+        let committed = self.checkpoint()?.offsets;
         if let Some(dir) = &self.dir {
             let swapped = self.note_identity(dir)?;
             let on_disk = slice_names(dir)?;
@@ -222,7 +230,23 @@ impl PivotIndex {
         for slice in self.slices() {
             slice.reload()?;
         }
+        *self.visible.write().unwrap_or_else(|e| e.into_inner()) = committed;
         Ok(())
+    }
+
+    /// The next offset of every partition as of the last reload (this view's partitions):
+    /// every record before it is visible.
+    pub fn visible_offsets(&self) -> BTreeMap<i32, i64> {
+        let visible = self.visible.read().unwrap_or_else(|e| e.into_inner());
+        visible
+            .iter()
+            .filter(|(partition, _)| {
+                self.partitions
+                    .as_ref()
+                    .is_none_or(|owned| owned.contains(&(**partition as u64)))
+            })
+            .map(|(&partition, &next)| (partition, next))
+            .collect()
     }
 
     /// Every slice, oldest first, as this view reads them.

@@ -7,13 +7,14 @@
 //! is exact because each part's cursor follows everything it returned.
 
 use std::cmp::Ordering;
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet, VecDeque};
 
 use pivotlog_proto::DebugEvent;
 
 use crate::reader::chronological_key;
 use crate::schema::event_order;
 use crate::search::{Counts, Search, SearchCursor, SearchHit, SearchOrder, SearchPage, SearchStats};
+use crate::tail::{TailPage, TailRecord};
 use crate::{CallCursor, CallPage, CallSummary, ListCalls};
 
 /// One listing page from the parts' pages for the same `request`.
@@ -186,4 +187,38 @@ fn add_counts(into: &mut Counts, counts: Counts) {
     for (bucket, count) in into.by_time.iter_mut().zip(counts.by_time) {
         *bucket += count;
     }
+}
+
+/// One tail read from the parts' reads of the same request: each partition is one
+/// part's, so its records keep their order while the parts are interleaved by time,
+/// and each position is the furthest any part gives (a part passes on the positions of
+/// partitions it does not hold unchanged).
+pub fn tail_pages(pages: Vec<TailPage>) -> TailPage {
+    let mut next: BTreeMap<i32, i64> = BTreeMap::new();
+    let mut queues: Vec<VecDeque<TailRecord>> = Vec::new();
+    for page in pages {
+        for (partition, offset) in page.next {
+            let position = next.entry(partition).or_insert(offset);
+            *position = (*position).max(offset);
+        }
+        queues.push(page.records.into());
+    }
+    let records = interleave(&mut queues, usize::MAX, |record| record.hit.event.created_unix_ms);
+    TailPage { records, next }
+}
+
+/// Up to `limit` items taken from the fronts of `queues`, the earliest `time` first
+/// (ties: the first queue), so each queue's own order is kept.
+pub(crate) fn interleave<T>(queues: &mut [VecDeque<T>], limit: usize, time: impl Fn(&T) -> i64) -> Vec<T> {
+    let mut taken = Vec::new();
+    while taken.len() < limit {
+        let earliest = queues
+            .iter()
+            .enumerate()
+            .filter_map(|(i, queue)| queue.front().map(|item| (time(item), i)))
+            .min();
+        let Some((_, i)) = earliest else { break };
+        taken.extend(queues[i].pop_front());
+    }
+    taken
 }

@@ -9,7 +9,7 @@ use tantivy::Index;
 
 /// Version of the document layout. An index written with another format is refused
 /// (rebuild it by replaying Kafka) instead of being misread.
-pub const INDEX_FORMAT: u32 = 6;
+pub const INDEX_FORMAT: u32 = 7;
 
 /// Only this much of each text is indexed, so a 10 MB body costs what a 256 KiB one
 /// does. The stored record keeps the whole body.
@@ -74,6 +74,9 @@ pub struct Fields {
     /// one shard can answer for exactly the partitions the query tier gives it, and
     /// drop the ones it no longer owns.
     pub partition: Field,
+    /// Record documents read from Kafka: where, as [`position`] (partition and offset),
+    /// so a live tail finds the records committed after a position.
+    pub position: Field,
     /// Record documents: the protobuf event. Call documents: the JSON summary.
     pub payload: Field,
 }
@@ -113,7 +116,8 @@ pub(crate) fn build() -> (Schema, Fields) {
         event_order: builder.add_u64_field("event_order", NumericOptions::default().set_fast()),
         signature: builder.add_u64_field("signature", number.clone()),
         call_hash: builder.add_u64_field("call_hash", NumericOptions::default().set_fast()),
-        partition: builder.add_u64_field("partition", number),
+        partition: builder.add_u64_field("partition", number.clone()),
+        position: builder.add_u64_field("position", number),
         payload: builder.add_bytes_field("payload", STORED),
     };
     (builder.build(), fields)
@@ -141,6 +145,24 @@ pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
         (hash ^ u64::from(*byte)).wrapping_mul(0x0000_0100_0000_01b3)
     })
+}
+
+/// Bits of a [`position`] that hold the offset: a partition holds up to 2^40 records.
+pub const OFFSET_BITS: u32 = 40;
+
+/// A record's Kafka partition and offset as one number that orders a partition's
+/// records by offset, partitions apart: one term range per partition finds the records
+/// after a position.
+pub fn position(partition: i32, offset: i64) -> u64 {
+    ((partition as u64) << OFFSET_BITS) | (offset as u64 & ((1 << OFFSET_BITS) - 1))
+}
+
+/// The partition and offset of a [`position`].
+pub fn from_position(position: u64) -> (i32, i64) {
+    (
+        (position >> OFFSET_BITS) as i32,
+        (position & ((1 << OFFSET_BITS) - 1)) as i64,
+    )
 }
 
 /// The longest prefix of `text` within [`MAX_INDEXED_TEXT_BYTES`], cut on a char boundary.

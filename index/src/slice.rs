@@ -10,6 +10,7 @@ use tantivy::query::{BooleanQuery, Occur, Query, TermSetQuery};
 use tantivy::{Index, IndexReader, ReloadPolicy, Term};
 
 use crate::schema::{self, Fields};
+use crate::tail::SegmentMarks;
 use crate::IndexError;
 
 /// What each slice commit records in its payload: the times its records span.
@@ -61,6 +62,8 @@ pub(crate) struct Slice {
     /// the range a read sees covers every record its searcher holds: reads skip slices
     /// and stop early on ranges alone.
     view: Arc<RwLock<Snapshot>>,
+    /// What each segment holds of every partition, for live tails.
+    pub(crate) marks: SegmentMarks,
 }
 
 /// A slice as of one reload: its searcher and a range covering all of its records.
@@ -127,6 +130,7 @@ impl Slice {
             partitions: None,
             dir: None,
             view,
+            marks: SegmentMarks::default(),
         })
     }
 

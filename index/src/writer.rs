@@ -199,18 +199,29 @@ impl IndexWriter {
         dropped
     }
 
-    /// [`IndexWriter::add_from_partition`] for partition 0: a single-partition topic,
-    /// tests and tools.
+    /// Adds an event that did not come from Kafka (tests and tools), as partition 0's:
+    /// it has no offset, so no live tail ever shows it.
     pub fn add(&mut self, event: &DebugEvent, raw: &[u8]) -> Result<AddOutcome, IndexError> {
-        self.add_from_partition(0, event, raw)
+        self.add_record(0, None, event, raw)
     }
 
-    /// Adds one validated event read from `partition`; `raw` is its protobuf encoding
-    /// (re-encoded if empty). It goes to its call's slice if the call is known, else to
-    /// the slice of its own time.
-    pub fn add_from_partition(
+    /// Adds one validated event read from `partition` at `offset`; `raw` is its
+    /// protobuf encoding (re-encoded if empty). It goes to its call's slice if the call
+    /// is known, else to the slice of its own time.
+    pub fn add_at(
         &mut self,
         partition: i32,
+        offset: i64,
+        event: &DebugEvent,
+        raw: &[u8],
+    ) -> Result<AddOutcome, IndexError> {
+        self.add_record(partition, Some(offset), event, raw)
+    }
+
+    fn add_record(
+        &mut self,
+        partition: i32,
+        offset: Option<i64>,
         event: &DebugEvent,
         raw: &[u8],
     ) -> Result<AddOutcome, IndexError> {
@@ -235,7 +246,7 @@ impl IndexWriter {
         // is pending.
         self.prepare_writer(&slice)?;
         self.fold_into_summary(partition, event, &slice, stored_summary);
-        let doc = self.record_document(partition, event, raw)?;
+        let doc = self.record_document(partition, offset, event, raw)?;
         self.writers.record_added(&slice);
         let writer = self.writer(&slice)?;
         writer.changed = true;
@@ -461,6 +472,7 @@ impl IndexWriter {
     fn record_document(
         &mut self,
         partition: i32,
+        offset: Option<i64>,
         event: &DebugEvent,
         raw: &[u8],
     ) -> Result<TantivyDocument, IndexError> {
@@ -475,7 +487,14 @@ impl IndexWriter {
         let line = line
             .as_ref()
             .map(|line| (line.uri.as_str(), line.method.as_str()));
-        Ok(document::record(self.index.fields(), partition, event, raw, line))
+        Ok(document::record(
+            self.index.fields(),
+            partition,
+            offset,
+            event,
+            raw,
+            line,
+        ))
     }
 
     fn remember_request(&mut self, event: &DebugEvent, request: &pivotlog_proto::HttpRequest) {

@@ -79,8 +79,10 @@ fn build() -> (tempfile::TempDir, PivotIndex) {
     let mut writer = IndexWriter::new(&index, &config).unwrap();
     let events = traffic();
     for (i, chunk) in events.chunks(37).enumerate() {
-        for (partition, event) in chunk {
-            writer.add_from_partition(*partition, event, &[]).unwrap();
+        for (j, (partition, event)) in chunk.iter().enumerate() {
+            writer
+                .add_at(*partition, (i * 37 + j) as i64, event, &[])
+                .unwrap();
         }
         for partition in 0..PARTITIONS {
             writer.set_position("t", partition, i as i64 + 1);

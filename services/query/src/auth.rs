@@ -76,6 +76,11 @@ struct JwtClaims {
     account_id: String,
 }
 
+#[derive(Deserialize)]
+struct ExpiryClaim {
+    exp: Option<u64>,
+}
+
 /// The configured ways to accept a token.
 #[derive(Default)]
 pub struct Authenticator {
@@ -184,6 +189,20 @@ impl Authenticator {
                 _ => AuthError::Invalid,
             }),
         }
+    }
+}
+
+impl Authenticator {
+    /// When `token`, already [authenticated](Authenticator::authenticate), stops being
+    /// valid (Unix seconds): a JWT's `exp`; `None` for a token that does not expire (a
+    /// static token, a JWT without `exp` where allowed). A stream outliving its
+    /// request ends then.
+    pub fn expiry(&self, token: &str) -> Option<u64> {
+        let (key, validation) = self.jwt.as_ref()?;
+        jsonwebtoken::decode::<ExpiryClaim>(token, key, validation)
+            .ok()?
+            .claims
+            .exp
     }
 }
 

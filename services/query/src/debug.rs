@@ -185,7 +185,7 @@ fn listing_item(call: &CallSummary) -> Value {
 /// `id`, `created`, `node` and `debug_id`; and, for a record whose body the publisher cut
 /// to fit the topic, `body_truncated_at_publish: true` beside its `body_original_bytes`
 /// (absent otherwise, so every other item keeps Kazoo's shape).
-fn detail_item(record: &DebugEvent, call_debug_id: &str) -> Value {
+pub(crate) fn detail_item(record: &DebugEvent, call_debug_id: &str) -> Value {
     let mut item = Map::new();
     item.insert("id".into(), record.event_id.clone().into());
     item.insert("call_id".into(), record.call_id.clone().into());

@@ -140,6 +140,9 @@ pub enum ApiError {
     /// Admission refused the read (overload): 429 with `Retry-After`.
     #[error("too many requests")]
     Overloaded(#[from] pivotlog_serve::admission::Refused),
+    /// A new live tail is over a limit (`data.message` says which): 429 with `Retry-After`.
+    #[error("too many live tails")]
+    TooManyTails { message: String, retry_after_s: u64 },
     /// The read was given up (its client left, or its deadline passed): whatever
     /// answers this is not read by the client that asked.
     #[error("the request was given up")]
@@ -158,7 +161,7 @@ impl ApiError {
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::RangeNotSatisfiable(_) => StatusCode::RANGE_NOT_SATISFIABLE,
             ApiError::NotReady(_) | ApiError::Interrupted => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::Overloaded(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Overloaded(_) | ApiError::TooManyTails { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -173,6 +176,13 @@ impl ApiError {
             ApiError::Overloaded(refused) => json!({
                 "message": format!("{refused}; retry after {} s", retry_after_s(refused)),
                 "retry_after": retry_after_s(refused),
+            }),
+            ApiError::TooManyTails {
+                message,
+                retry_after_s,
+            } => json!({
+                "message": format!("{message}; retry after {retry_after_s} s"),
+                "retry_after": retry_after_s,
             }),
             // Details of internal failures go to the log, not to the client.
             _ => json!({}),
@@ -232,6 +242,7 @@ impl IntoResponse for ApiError {
         body.insert("data".into(), self.data());
         let retry_after = match &self {
             ApiError::Overloaded(refused) => Some(retry_after_s(refused)),
+            ApiError::TooManyTails { retry_after_s, .. } => Some(*retry_after_s),
             _ => None,
         };
         Pending {

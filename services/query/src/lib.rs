@@ -3,7 +3,8 @@
 //! It answers Kazoo's Crossbar Pivot debug API (`/v2/accounts/{ACCOUNT_ID}/pivot/debug`
 //! and `/debug/{ID}`) with Crossbar's envelopes, so Monster UI and existing scripts work
 //! unchanged, and fixes Kazoo's known quirks on purpose (see the README's "Differences
-//! from Kazoo"). It adds free-text search and its stats (`/pivot/search[/stats]`).
+//! from Kazoo"). It adds free-text search and its stats (`/pivot/search[/stats]`), error
+//! signatures (`/pivot/signatures`) and a live tail as Server-Sent Events (`/pivot/tail`).
 //! Every API request is authenticated ([`auth`]) and reads only the account in its URL
 //! ([`access`]).
 //!
@@ -16,7 +17,7 @@
 //!
 //! Modules, from the bottom up (each uses only those above it): [`auth`], [`browser`],
 //! `params`, [`metrics`], `answer` → `envelope` → `shards` → `source` → `state` →
-//! `access` → the handlers (`debug`, `search` → `signatures`, `console`), `observe`; this file wires
+//! `access` → the handlers (`debug`, `search` → `signatures`, `tail`, `console`), `observe`; this file wires
 //! them into routes.
 
 pub mod auth;
@@ -35,6 +36,7 @@ mod search;
 mod signatures;
 mod source;
 mod state;
+mod tail;
 
 use std::future::Future;
 use std::time::Duration;
@@ -56,6 +58,7 @@ pub use envelope::ApiError;
 pub use metrics::Metrics;
 pub use shards::{Discovery, ShardConfig, ShardSet};
 pub use state::{reload_periodically, AppState, ReadinessCheck};
+pub use tail::TailConfig;
 
 /// The OpenAPI document of this API, served at `/openapi.yaml`.
 pub const OPENAPI_YAML: &str = include_str!("../openapi.yaml");
@@ -87,6 +90,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/accounts/{account_id}/pivot/signatures",
             get(signatures::signatures).fallback(envelope::method_not_allowed),
+        )
+        .route(
+            "/accounts/{account_id}/pivot/tail",
+            get(tail::tail).fallback(envelope::method_not_allowed),
         );
     // Preflights of the API's paths are answered here, before authentication: they
     // carry no token. Other paths (probes, console) are not for other origins.
@@ -126,12 +133,18 @@ pub fn router(state: AppState) -> Router {
     Router::new().fallback_service(NormalizePathLayer::trim_trailing_slash().layer(service))
 }
 
-/// Serves the API until `shutdown` resolves, then lets in-flight requests finish.
+/// Serves the API until `shutdown` resolves, then ends live tails and lets in-flight
+/// requests finish.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let tails = state.clone();
+    let shutdown = async move {
+        shutdown.await;
+        tails.end_tails();
+    };
     pivotlog_serve::serve(listener, router(state), shutdown).await
 }
 

@@ -137,7 +137,11 @@ impl Scope {
 
 /// `q`, parsed once here so that a malformed query is refused before any index (or
 /// shard) is asked.
-fn checked_query(source: &Source, params: &Params, default: Option<&str>) -> Result<String, ApiError> {
+pub(crate) fn checked_query(
+    source: &Source,
+    params: &Params,
+    default: Option<&str>,
+) -> Result<String, ApiError> {
     let Some(text) = params.get("q").or(default) else {
         return Err(ApiError::invalid_parameter(
             "q",

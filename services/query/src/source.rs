@@ -10,12 +10,13 @@ use pivotlog_index::search::{
     merge_details, merge_groups, order_groups, QueryError, Search, SearchPage, SearchStats, SignatureDetail,
     SignatureDetailsRequest, SignatureGroup, SignatureOrder, StatsRequest, UserQuery,
 };
+use pivotlog_index::tail::{TailPage, TailRequest};
 use pivotlog_index::{interrupt, merge, CallPage, ListCalls, PivotIndex};
 use pivotlog_proto::DebugEvent;
 use pivotlog_serve::admission::{Admission, Class, InterruptOnDrop, Permit};
 use pivotlog_shard::{
     AccountAncestors, Ancestors, CallRecords, Calls, Records, SearchHits, SignatureCounts, SignatureSamples,
-    Stats,
+    Stats, Tail,
 };
 
 use crate::answer::Answer;
@@ -256,6 +257,34 @@ impl Source {
                 }
                 drop(permit);
                 Ok(Answer { value: page, gaps })
+            }
+        }
+    }
+}
+
+impl Source {
+    /// The records of a live tail committed past its positions. A cheap read: a tail
+    /// that keeps up reads only the segments committed since its last read.
+    pub async fn tail(&self, request: TailRequest) -> Result<Answer<TailPage>, ApiError> {
+        let permit = self.admit(Class::Cheap, &request.account_id).await?;
+        match &self.backend {
+            Backend::Local(index) => {
+                let index = index.clone();
+                let page = run_blocking(&self.admission, permit, move || {
+                    index
+                        .tail(&request)
+                        .map_err(|err| ApiError::from_search(err, &request.query))
+                })
+                .await?;
+                Ok(Answer::complete(page))
+            }
+            Backend::Shards { shards, .. } => {
+                let (pages, gaps) = shards.fan_out::<Tail>(&request).await?;
+                drop(permit);
+                Ok(Answer {
+                    value: merge::tail_pages(pages),
+                    gaps,
+                })
             }
         }
     }

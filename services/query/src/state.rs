@@ -14,6 +14,7 @@ use crate::envelope::ApiError;
 use crate::metrics::Metrics;
 use crate::shards::ShardSet;
 use crate::source::{Backend, Source};
+use crate::tail::{TailConfig, Tails};
 
 /// What readiness depends on besides the index being open (e.g. an in-process
 /// indexer's health): `Err(reason)` makes `/readyz` answer 503 with the reason.
@@ -33,6 +34,8 @@ pub struct AppState {
     pub(crate) metrics: Arc<Metrics>,
     /// CORS and the console.
     pub(crate) browser: Arc<BrowserConfig>,
+    /// Live tails: their limits and who holds them.
+    pub(crate) tails: Arc<Tails>,
 }
 
 impl AppState {
@@ -45,6 +48,10 @@ impl AppState {
         for collector in admission.collectors() {
             metrics.register(collector);
         }
+        let tails = Arc::new(Tails::new(TailConfig::default()));
+        for collector in tails.collectors() {
+            metrics.register(collector);
+        }
         AppState {
             index,
             shards: None,
@@ -53,6 +60,7 @@ impl AppState {
             readiness: None,
             metrics: Arc::new(metrics),
             browser: Arc::new(BrowserConfig::default()),
+            tails,
         }
     }
 
@@ -110,6 +118,25 @@ impl AppState {
         }
         self.admission = admission;
         self
+    }
+
+    /// Opens live tails within `config` from now on (the default: [`TailConfig::default`]).
+    pub fn with_tails(mut self, config: TailConfig) -> AppState {
+        let tails = Arc::new(Tails::new(config));
+        for collector in self.tails.collectors() {
+            let _ = self.metrics.registry().unregister(collector);
+        }
+        for collector in tails.collectors() {
+            self.metrics.register(collector);
+        }
+        self.tails = tails;
+        self
+    }
+
+    /// Ends every live tail (`end` event, reason `shutdown`): a stream would otherwise
+    /// hold a stopping process until its client leaves.
+    pub fn end_tails(&self) {
+        self.tails.end_all();
     }
 
     pub(crate) fn source(&self) -> Result<Source, ApiError> {

@@ -25,6 +25,7 @@ use serde::{Deserialize, Serialize};
 use pivotlog_index::search::{
     Search, SearchPage, SearchStats, SignatureDetails, SignatureDetailsRequest, SignatureGroups, StatsRequest,
 };
+use pivotlog_index::tail::{TailPage, TailRequest};
 use pivotlog_index::{CallPage, ListCalls};
 use pivotlog_proto::DebugEvent;
 
@@ -134,6 +135,15 @@ impl Endpoint for SignatureSamples {
     const PATH: &'static str = "/signatures/details";
     type Request = SignatureDetailsRequest;
     type Answer = SignatureDetails;
+}
+
+/// The records of a live tail committed after its positions.
+pub struct Tail;
+
+impl Endpoint for Tail {
+    const PATH: &'static str = "/tail";
+    type Request = TailRequest;
+    type Answer = TailPage;
 }
 
 /// What a shard holds: `GET /internal/v1/status`.

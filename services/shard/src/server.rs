@@ -14,12 +14,13 @@ use pivotlog_index::search::{
     Search, SearchError, SearchPage, SearchStats, SignatureDetails, SignatureDetailsRequest, SignatureGroups,
     StatsRequest,
 };
+use pivotlog_index::tail::{TailPage, TailRequest};
 use pivotlog_index::{interrupt, CallPage, IndexError, ListCalls, PivotIndex};
 use pivotlog_serve::admission::{Admission, Class, InterruptOnDrop};
 
 use crate::{
     AccountAncestors, AncestorList, Ancestors, CallRecords, Calls, Endpoint, Partitioned, RecordList,
-    Records, SearchHits, ShardStatus, SignatureCounts, SignatureSamples, Stats, PREFIX,
+    Records, SearchHits, ShardStatus, SignatureCounts, SignatureSamples, Stats, Tail, PREFIX,
 };
 
 /// The shard's current [`ShardStatus`] (owned partitions and their progress).
@@ -52,6 +53,7 @@ pub fn router(index: PivotIndex, status: StatusSource, token: &str, admission: A
         .route(&path::<Stats>(), post(handle::<Stats>))
         .route(&path::<SignatureCounts>(), post(handle::<SignatureCounts>))
         .route(&path::<SignatureSamples>(), post(handle::<SignatureSamples>))
+        .route(&path::<Tail>(), post(handle::<Tail>))
         .layer(axum::middleware::from_fn_with_state(shard.clone(), bearer_token))
         .with_state(shard)
 }
@@ -142,6 +144,18 @@ impl Read for SignatureSamples {
 
     fn read(index: &PivotIndex, request: SignatureDetailsRequest) -> Result<SignatureDetails, SearchError> {
         index.signature_details(&request)
+    }
+}
+
+/// A tail's read: the few records committed since its last one, from the few segments
+/// committed since (`pivotlog_index::tail`).
+impl Read for Tail {
+    fn admitted_as(request: &TailRequest) -> (&str, Class) {
+        (&request.account_id, Class::Cheap)
+    }
+
+    fn read(index: &PivotIndex, request: TailRequest) -> Result<TailPage, SearchError> {
+        index.tail(&request)
     }
 }
 

@@ -51,7 +51,7 @@ pub(super) fn handle(
         return Ok(());
     }
     match decode_event(payload) {
-        Ok(event) => match writer.add_from_partition(message.partition(), &event, payload)? {
+        Ok(event) => match writer.add_at(message.partition(), message.offset(), &event, payload)? {
             AddOutcome::Added => IndexerStats::bump(&stats.indexed),
             AddOutcome::Duplicate => IndexerStats::bump(&stats.duplicates),
             AddOutcome::Expired => {

@@ -18,7 +18,9 @@ use tokio::net::TcpListener;
 
 use pivotlog_index::PivotIndex;
 use pivotlog_query::auth::ExpiryPolicy;
-use pivotlog_query::{AppState, Authenticator, BrowserConfig, Discovery, Origins, ShardConfig, ShardSet};
+use pivotlog_query::{
+    AppState, Authenticator, BrowserConfig, Discovery, Origins, ShardConfig, ShardSet, TailConfig,
+};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -106,6 +108,45 @@ pub struct ApiArgs {
     pub console_dir: Option<PathBuf>,
     #[command(flatten)]
     pub limits: super::LimitArgs,
+    #[command(flatten)]
+    pub tails: TailArgs,
+}
+
+/// Limits and pacing of live tails (`/pivot/tail`).
+#[derive(clap::Args, Debug, Clone)]
+pub struct TailArgs {
+    /// Live tails open at once in this process; more get 429.
+    #[arg(long, env = "PIVOTLOG_TAIL_MAX", default_value_t = 100)]
+    pub tail_max: usize,
+    /// Live tails open at once for one account; more get 429.
+    #[arg(long, env = "PIVOTLOG_TAIL_MAX_PER_ACCOUNT", default_value_t = 5)]
+    pub tail_max_per_account: usize,
+    /// Longest a live tail stays open, seconds (the client may reconnect from where it was).
+    #[arg(long, env = "PIVOTLOG_TAIL_MAX_DURATION_S", default_value_t = 3600)]
+    pub tail_max_duration_s: u64,
+    /// Bytes of events held for one slowly reading client; past them records are
+    /// dropped and counted.
+    #[arg(long, env = "PIVOTLOG_TAIL_BUFFER_BYTES", default_value_t = 1 << 20)]
+    pub tail_buffer_bytes: usize,
+    /// How often a tail asks for new records, ms.
+    #[arg(long, env = "PIVOTLOG_TAIL_POLL_MS", default_value_t = 250)]
+    pub tail_poll_ms: u64,
+    /// How often an idle tail sends a heartbeat comment, seconds.
+    #[arg(long, env = "PIVOTLOG_TAIL_HEARTBEAT_S", default_value_t = 15)]
+    pub tail_heartbeat_s: u64,
+}
+
+impl TailArgs {
+    pub fn config(&self) -> TailConfig {
+        TailConfig {
+            max_tails: self.tail_max,
+            max_tails_per_account: self.tail_max_per_account,
+            max_duration: Duration::from_secs(self.tail_max_duration_s.max(1)),
+            buffer_bytes: self.tail_buffer_bytes.max(1),
+            poll_interval: Duration::from_millis(self.tail_poll_ms.max(10)),
+            heartbeat: Duration::from_secs(self.tail_heartbeat_s.max(1)),
+        }
+    }
 }
 
 impl ApiArgs {
@@ -148,6 +189,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     if let Some(shards) = args.shards.shard_set()? {
         let state = AppState::with_shards(auth, shards.clone())?
             .with_limits(args.api.limits.limits())
+            .with_tails(args.api.tails.config())
             .with_browser(args.api.browser());
         shards.refresh().await;
         tokio::spawn(shards.keep_refreshed());
@@ -158,6 +200,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let state = AppState::new(auth)
         .with_limits(args.api.limits.limits())
+        .with_tails(args.api.tails.config())
         .with_browser(args.api.browser());
     // An existing index is open before the first connection is accepted, so that a
     // restarted process never answers 503 "not open yet"; a new one is waited for.
@@ -195,6 +238,7 @@ pub async fn serve_until_shutdown(
     state: pivotlog_query::AppState,
 ) -> std::io::Result<()> {
     let in_flight = Arc::new(AtomicUsize::new(0));
+    let tails = state.clone();
     let app = pivotlog_query::router(state).layer(axum::middleware::from_fn_with_state(
         in_flight.clone(),
         track_in_flight,
@@ -205,6 +249,7 @@ pub async fn serve_until_shutdown(
         async move {
             super::shutdown_signal().await;
             tracing::info!("shutting down: no new connections, answering requests in flight");
+            tails.end_tails();
             signalled.notify_one();
         }
     };

@@ -100,6 +100,7 @@ pub async fn run(mut args: Args) -> anyhow::Result<ExitCode> {
     };
     let state = AppState::new(auth)
         .with_limits(args.api.limits.limits())
+        .with_tails(args.api.tails.config())
         .with_browser(args.api.browser())
         .with_index(index)
         .with_readiness(readiness(indexer.stats.clone()));

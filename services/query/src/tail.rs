@@ -1,0 +1,475 @@
+//! `GET /v2/accounts/{ACCOUNT_ID}/pivot/tail`: an account's records as they are
+//! committed, as Server-Sent Events, filtered by `q`.
+//!
+//! Each record is one event (the default `message` type) whose data is the record as
+//! the detail API returns it, plus `account_id` and `created_ms`; its `id:` is the stream's position
+//! after it (every partition's next offset, `partition:offset,...`), so a client that
+//! reconnects with `Last-Event-ID` (browsers do it on their own) continues with no gap
+//! and no duplicate, on any query replica. Named events say what else happened:
+//! `partial` (some partitions cannot be read now, or all can again: `missing_partitions`),
+//! `dropped` (records skipped because the client read too slowly: `dropped`), and `end`
+//! (the stream closes: `reason` is `max_duration`, `token_expired` or `shutdown`).
+//! Comments (`: heartbeat`) keep idle proxies from closing the stream.
+//!
+//! A tail polls its [`Source`] every [`TailConfig::poll_interval`] for the records
+//! committed past its position (`pivotlog_index::tail`); over shards, every shard owning
+//! a partition answers for it and a shard that is lost keeps its partitions' positions
+//! until it is back. Limits ([`TailConfig`]) bound how many tails a process and an
+//! account hold, how long one lasts, and what it buffers for a slow reader.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use prometheus::core::Collector;
+use prometheus::{IntCounterVec, IntGauge, Opts};
+use serde_json::{json, Value};
+use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
+
+use pivotlog_index::tail::{TailRecord, TailRequest, MAX_TAIL_BATCH};
+use pivotlog_proto::kazoo::debug_id;
+
+use crate::access::AccountRead;
+use crate::envelope::{ApiError, RequestContext};
+use crate::search::checked_query;
+use crate::source::Source;
+use crate::state::AppState;
+
+/// Longest `Last-Event-ID` accepted, in partitions.
+const MAX_POSITION_PARTITIONS: usize = 4096;
+
+/// Limits and pacing of live tails.
+#[derive(Debug, Clone)]
+pub struct TailConfig {
+    /// Tails open at once in this process; more get 429.
+    pub max_tails: usize,
+    /// Tails open at once for one account; more get 429.
+    pub max_tails_per_account: usize,
+    /// Longest a tail stays open; it then ends (`end`, `max_duration`) and the client
+    /// may reconnect from where it was.
+    pub max_duration: Duration,
+    /// Bytes of events one tail holds for a client that reads slowly; past them,
+    /// records are dropped and counted (`dropped`).
+    pub buffer_bytes: usize,
+    /// How often a tail asks for new records.
+    pub poll_interval: Duration,
+    /// How often an idle stream sends a comment.
+    pub heartbeat: Duration,
+}
+
+impl Default for TailConfig {
+    fn default() -> TailConfig {
+        TailConfig {
+            max_tails: 100,
+            max_tails_per_account: 5,
+            max_duration: Duration::from_secs(3600),
+            buffer_bytes: 1 << 20,
+            poll_interval: Duration::from_millis(250),
+            heartbeat: Duration::from_secs(15),
+        }
+    }
+}
+
+/// The tails of one process: their limits, who holds them, and the signal that ends
+/// them all (shutdown).
+pub struct Tails {
+    config: TailConfig,
+    open: Mutex<HashMap<String, usize>>,
+    shutdown: watch::Sender<bool>,
+    metrics: TailMetrics,
+}
+
+#[derive(Clone)]
+struct TailMetrics {
+    open: IntGauge,
+    events: IntCounterVec,
+    refused: IntCounterVec,
+}
+
+impl Tails {
+    pub fn new(config: TailConfig) -> Tails {
+        let metrics = TailMetrics {
+            open: IntGauge::new("pivotlog_query_tails", "Live tails open now.").expect("valid metric"),
+            events: IntCounterVec::new(
+                Opts::new(
+                    "pivotlog_query_tail_events_total",
+                    "Live tail events, by kind: record (sent), dropped (records skipped for a slow reader), partial, end.",
+                ),
+                &["kind"],
+            )
+            .expect("valid metric"),
+            refused: IntCounterVec::new(
+                Opts::new(
+                    "pivotlog_query_tails_refused_total",
+                    "Live tails refused with 429, by limit: process or account.",
+                ),
+                &["limit"],
+            )
+            .expect("valid metric"),
+        };
+        Tails {
+            config,
+            open: Mutex::new(HashMap::new()),
+            shutdown: watch::channel(false).0,
+            metrics,
+        }
+    }
+
+    pub fn collectors(&self) -> Vec<Box<dyn Collector>> {
+        vec![
+            Box::new(self.metrics.open.clone()),
+            Box::new(self.metrics.events.clone()),
+            Box::new(self.metrics.refused.clone()),
+        ]
+    }
+
+    /// Ends every tail (`end`, `shutdown`), now and from now on.
+    pub fn end_all(&self) {
+        self.shutdown.send_replace(true);
+    }
+
+    /// A place for a new tail of `account_id`, or the 429 that refuses it.
+    fn admit(self: &Arc<Self>, account_id: &str) -> Result<TailSlot, ApiError> {
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        let total: usize = open.values().sum();
+        let refuse = |limit: &str, message: String| {
+            self.metrics.refused.with_label_values(&[limit]).inc();
+            ApiError::TooManyTails {
+                message,
+                retry_after_s: 5,
+            }
+        };
+        if total >= self.config.max_tails {
+            return Err(refuse(
+                "process",
+                format!(
+                    "this server has {} live tails open, its limit",
+                    self.config.max_tails
+                ),
+            ));
+        }
+        let mine = open.entry(account_id.to_owned()).or_default();
+        if *mine >= self.config.max_tails_per_account {
+            return Err(refuse(
+                "account",
+                format!(
+                    "this account has {} live tails open, its limit",
+                    self.config.max_tails_per_account
+                ),
+            ));
+        }
+        *mine += 1;
+        self.metrics.open.inc();
+        Ok(TailSlot {
+            tails: self.clone(),
+            account_id: account_id.to_owned(),
+        })
+    }
+}
+
+/// A tail's place among the open ones, given back when the tail ends.
+struct TailSlot {
+    tails: Arc<Tails>,
+    account_id: String,
+}
+
+impl Drop for TailSlot {
+    fn drop(&mut self) {
+        let mut open = self.tails.open.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(count) = open.get_mut(&self.account_id) {
+            *count -= 1;
+            if *count == 0 {
+                open.remove(&self.account_id);
+            }
+        }
+        self.tails.metrics.open.dec();
+    }
+}
+
+/// A stream's position: the next offset of every partition it has read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Position(pub BTreeMap<i32, i64>);
+
+impl Position {
+    pub(crate) fn parse(text: &str) -> Option<Position> {
+        let mut offsets = BTreeMap::new();
+        if text.is_empty() {
+            return Some(Position(offsets));
+        }
+        for part in text.split(',') {
+            let (partition, offset) = part.split_once(':')?;
+            let partition: i32 = partition.parse().ok().filter(|p| (0..1 << 23).contains(p))?;
+            let offset: i64 = offset.parse().ok().filter(|o| (0..1 << 40).contains(o))?;
+            if offsets.insert(partition, offset).is_some() || offsets.len() > MAX_POSITION_PARTITIONS {
+                return None;
+            }
+        }
+        Some(Position(offsets))
+    }
+
+    fn advance(&mut self, next: &BTreeMap<i32, i64>) {
+        for (&partition, &offset) in next {
+            let position = self.0.entry(partition).or_insert(offset);
+            *position = (*position).max(offset);
+        }
+    }
+}
+
+impl std::fmt::Display for Position {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut first = true;
+        for (partition, offset) in &self.0 {
+            if !first {
+                f.write_str(",")?;
+            }
+            first = false;
+            write!(f, "{partition}:{offset}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Why a stream ended.
+#[derive(Debug, Clone, Copy)]
+enum End {
+    MaxDuration,
+    TokenExpired,
+    Shutdown,
+}
+
+impl End {
+    fn reason(self) -> &'static str {
+        match self {
+            End::MaxDuration => "max_duration",
+            End::TokenExpired => "token_expired",
+            End::Shutdown => "shutdown",
+        }
+    }
+}
+
+/// Opens a live tail of the account in the path.
+pub async fn tail(
+    State(state): State<AppState>,
+    context: RequestContext,
+    headers: HeaderMap,
+    read: AccountRead<String>,
+) -> Result<Response, ApiError> {
+    let AccountRead {
+        path: account_id,
+        source,
+        params,
+    } = read;
+    let query = checked_query(&source, &params, Some("*"))?;
+    // The header is what a browser sends on reconnecting; the parameter serves clients
+    // that cannot set headers on the first request.
+    let (name, given) = match headers.get("last-event-id") {
+        // Not text: no position.
+        Some(value) => ("Last-Event-ID", Some(value.to_str().unwrap_or("\u{0}"))),
+        None => ("last_event_id", params.get("last_event_id")),
+    };
+    let start = match given {
+        None => Position::default(),
+        Some(text) => Position::parse(text).ok_or_else(|| {
+            ApiError::invalid_parameter(
+                name,
+                "format",
+                "a stream position is the id: of a tail event (partition:offset,...)".into(),
+                text,
+            )
+        })?,
+    };
+    let expires = context
+        .auth_token
+        .as_deref()
+        .and_then(|token| state.auth.expiry(token))
+        .map(|exp| UNIX_EPOCH + Duration::from_secs(exp));
+    let tails = state.tails.clone();
+    let slot = tails.admit(&account_id)?;
+    let config = tails.config.clone();
+    let budget = Arc::new(Semaphore::new(config.buffer_bytes));
+    let (sender, receiver) = mpsc::unbounded_channel();
+    let follower = Follower {
+        source,
+        request: TailRequest {
+            account_id,
+            query,
+            after: BTreeMap::new(),
+            limit: MAX_TAIL_BATCH,
+        },
+        position: start,
+        sender,
+        budget,
+        buffer_bytes: config.buffer_bytes,
+        metrics: tails.metrics.clone(),
+        dropped: 0,
+        missing: BTreeSet::new(),
+    };
+    let shutdown = tails.shutdown.subscribe();
+    tokio::spawn(follower.run(config.clone(), expires, shutdown, slot));
+    let events = futures::stream::unfold(receiver, |mut receiver| async move {
+        let (event, permit): (Event, Option<OwnedSemaphorePermit>) = receiver.recv().await?;
+        // The event leaves the buffer as the server takes it to send.
+        drop(permit);
+        Some((Ok::<Event, Infallible>(event), receiver))
+    });
+    let mut response = Sse::new(events)
+        .keep_alive(KeepAlive::new().interval(config.heartbeat).text("heartbeat"))
+        .into_response();
+    // Proxies that buffer answers (nginx) would hold the events back.
+    response
+        .headers_mut()
+        .insert("x-accel-buffering", HeaderValue::from_static("no"));
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    Ok(response)
+}
+
+/// One tail's reading side: polls the source and queues events for the client.
+struct Follower {
+    source: Source,
+    request: TailRequest,
+    position: Position,
+    sender: mpsc::UnboundedSender<(Event, Option<OwnedSemaphorePermit>)>,
+    budget: Arc<Semaphore>,
+    buffer_bytes: usize,
+    metrics: TailMetrics,
+    /// Records skipped since the last `dropped` event.
+    dropped: u64,
+    /// Partitions reported missing by the last `partial` event.
+    missing: BTreeSet<i32>,
+}
+
+impl Follower {
+    async fn run(
+        mut self,
+        config: TailConfig,
+        expires: Option<SystemTime>,
+        mut shutdown: watch::Receiver<bool>,
+        _slot: TailSlot,
+    ) {
+        let until = |at: SystemTime| {
+            let left = at.duration_since(SystemTime::now()).unwrap_or_default();
+            tokio::time::Instant::now() + left
+        };
+        let max_duration = tokio::time::Instant::now() + config.max_duration;
+        let token_end = expires.map(until);
+        let (deadline, at_deadline) = match token_end {
+            Some(token_end) if token_end < max_duration => (token_end, End::TokenExpired),
+            _ => (max_duration, End::MaxDuration),
+        };
+        let mut wait = Duration::ZERO;
+        let end = loop {
+            tokio::select! {
+                () = tokio::time::sleep(wait) => {}
+                () = tokio::time::sleep_until(deadline) => break Some(at_deadline),
+                _ = shutdown.wait_for(|ended| *ended) => break Some(End::Shutdown),
+                () = self.sender.closed() => break None,
+            }
+            let full = self.poll().await;
+            wait = if full {
+                Duration::ZERO
+            } else {
+                config.poll_interval
+            };
+        };
+        if let Some(end) = end {
+            self.control("end", json!({"reason": end.reason()}));
+        }
+    }
+
+    /// Reads what was committed past the position and queues it; true when the read
+    /// was a full batch (more is waiting).
+    async fn poll(&mut self) -> bool {
+        self.request.after = self.position.0.clone();
+        let answer = match self.source.tail(self.request.clone()).await {
+            Ok(answer) => answer,
+            Err(err) => {
+                // Overload or a failing index: the position holds, the next poll retries.
+                tracing::debug!(error = %err, "tail read failed");
+                return false;
+            }
+        };
+        let missing: BTreeSet<i32> = answer.gaps.partitions.iter().copied().collect();
+        if missing != self.missing {
+            self.control("partial", json!({"missing_partitions": missing}));
+            self.missing = missing;
+        }
+        let full = answer.value.records.len() >= self.request.limit;
+        for record in answer.value.records {
+            self.position.0.insert(record.partition, record.offset + 1);
+            self.queue(&record);
+        }
+        self.position.advance(&answer.value.next);
+        full
+    }
+
+    /// Queues one record's event, or counts it dropped when the buffer is full.
+    fn queue(&mut self, record: &TailRecord) {
+        let event = &record.hit.event;
+        let mut item =
+            crate::debug::detail_item(event, &debug_id(&event.call_id, record.hit.call_first_created_ms));
+        if let Value::Object(item) = &mut item {
+            item.insert("account_id".into(), event.account_id.clone().into());
+            // Latency and ordering at a glance; `created` has whole seconds only.
+            item.insert("created_ms".into(), event.created_unix_ms.into());
+        }
+        let data = item.to_string();
+        // A record bigger than the whole buffer waits for it to empty.
+        let permits = data.len().clamp(1, self.buffer_bytes) as u32;
+        let Ok(permit) = self.budget.clone().try_acquire_many_owned(permits) else {
+            self.dropped += 1;
+            self.metrics.events.with_label_values(&["dropped"]).inc();
+            return;
+        };
+        if self.dropped > 0 {
+            let dropped = std::mem::take(&mut self.dropped);
+            self.control("dropped", json!({"dropped": dropped}));
+        }
+        let event = Event::default().id(self.position.to_string()).data(data);
+        self.metrics.events.with_label_values(&["record"]).inc();
+        let _ = self.sender.send((event, Some(permit)));
+    }
+
+    /// Queues a named event; control events are small and never dropped.
+    fn control(&self, kind: &str, data: Value) {
+        self.metrics.events.with_label_values(&[kind]).inc();
+        let event = Event::default()
+            .event(kind)
+            .id(self.position.to_string())
+            .data(data.to_string());
+        let _ = self.sender.send((event, None));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_read_back_what_they_print() {
+        let position = Position(BTreeMap::from([(0, 12), (3, 0), (17, 99_999_999)]));
+        assert_eq!(position.to_string(), "0:12,3:0,17:99999999");
+        assert_eq!(Position::parse(&position.to_string()), Some(position));
+        assert_eq!(Position::parse(""), Some(Position::default()));
+        for bad in [
+            "0",
+            "0:",
+            ":1",
+            "0:1,0:2",
+            "-1:3",
+            "0:-3",
+            "a:b",
+            "0:1,",
+            "0:1099511627776",
+            "\u{0}",
+        ] {
+            assert_eq!(Position::parse(bad), None, "{bad:?}");
+        }
+    }
+}
