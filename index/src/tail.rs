@@ -43,6 +43,7 @@ pub struct TailRequest {
     pub query: String,
     /// The next offset wanted, per partition. A partition not named starts at what is
     /// committed now: a new tail shows what comes next, not the past.
+    #[serde(with = "offsets")]
     pub after: BTreeMap<i32, i64>,
     /// Most records to return, at most [`MAX_TAIL_BATCH`].
     pub limit: usize,
@@ -63,7 +64,27 @@ pub struct TailPage {
     pub records: Vec<TailRecord>,
     /// The next offset to ask for, per partition: past every record returned and past
     /// every committed record that did not match.
+    #[serde(with = "offsets")]
     pub next: BTreeMap<i32, i64>,
+}
+
+/// Offsets by partition as `[[partition, offset], ...]`: the shard API flattens a
+/// request into its envelope, and serde cannot read integer map keys there.
+mod offsets {
+    use std::collections::BTreeMap;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(offsets: &BTreeMap<i32, i64>, serializer: S) -> Result<S::Ok, S::Error> {
+        let pairs: Vec<(i32, i64)> = offsets.iter().map(|(&p, &o)| (p, o)).collect();
+        pairs.serialize(serializer)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<BTreeMap<i32, i64>, D::Error> {
+        Ok(Vec::<(i32, i64)>::deserialize(deserializer)?
+            .into_iter()
+            .collect())
+    }
 }
 
 /// Offsets wanted from one partition: `from` inclusive, `to` exclusive.
@@ -245,8 +266,11 @@ impl Slice {
 /// never change; merges make new ones).
 #[derive(Clone, Default)]
 pub(crate) struct SegmentMarks {
-    highest: Arc<Mutex<HashMap<SegmentId, Arc<BTreeMap<i32, i64>>>>>,
+    highest: Arc<Mutex<HashMap<SegmentId, Highest>>>,
 }
+
+/// A segment's highest offset of each partition it holds.
+type Highest = Arc<BTreeMap<i32, i64>>;
 
 impl SegmentMarks {
     /// Whether `segment` may hold a record at one of the `wanted` offsets.
@@ -259,7 +283,7 @@ impl SegmentMarks {
         }))
     }
 
-    fn highest_of(&self, segment: &SegmentReader) -> Result<Arc<BTreeMap<i32, i64>>, IndexError> {
+    fn highest_of(&self, segment: &SegmentReader) -> Result<Highest, IndexError> {
         let id = segment.segment_id();
         if let Some(known) = self.lock().get(&id) {
             return Ok(known.clone());
@@ -287,7 +311,7 @@ impl SegmentMarks {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<SegmentId, Arc<BTreeMap<i32, i64>>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<SegmentId, Highest>> {
         self.highest.lock().unwrap_or_else(|e| e.into_inner())
     }
 }

@@ -27,7 +27,7 @@ fn event(account: &str, call: u32, iteration: u32, created_ms: i64) -> DebugEven
         created_unix_ms: created_ms,
         node: "kz".into(),
         record: Some(Record::Response(HttpResponse {
-            status_code: if call % 3 == 0 { 503 } else { 200 },
+            status_code: if call.is_multiple_of(3) { 503 } else { 200 },
             body: format!("reply {iteration} of call {call}"),
             ..Default::default()
         })),
@@ -94,13 +94,16 @@ fn request(query: &str, after: BTreeMap<i32, i64>, limit: usize) -> TailRequest 
     }
 }
 
+/// Records read: (partition, offset, event).
+type Read = Vec<(i32, i64, DebugEvent)>;
+
 /// Reads from `after` until a read returns nothing; every record read, in order.
 fn drain(
     index: &PivotIndex,
     query: &str,
     mut after: BTreeMap<i32, i64>,
     limit: usize,
-) -> (Vec<(i32, i64, DebugEvent)>, BTreeMap<i32, i64>) {
+) -> (Read, BTreeMap<i32, i64>) {
     let mut read = Vec::new();
     loop {
         let TailPage { records, next } = index.tail(&request(query, after.clone(), limit)).unwrap();

@@ -134,18 +134,6 @@ fn publish(broker: &Broker, dir: &Path, docs: &[Value]) {
     run_ok(publish);
 }
 
-fn shard_indexer(broker: &Broker, dir: &Path, port: u16, ordinal: usize) -> Process {
-    let mut command = pivotlog(broker, TOPIC);
-    command
-        .args(["indexer", "--commit-interval-ms", "200", "--shard-listen"])
-        .arg(format!("127.0.0.1:{port}"))
-        .args(["--shard-token", SHARD_TOKEN, "--replicas", "3", "--ordinal"])
-        .arg(ordinal.to_string())
-        .arg("--data-dir")
-        .arg(dir);
-    Process::spawn(command)
-}
-
 /// Every signature of `account` (all pages), by id, without what varies between
 /// processes and moments.
 fn all_signatures(api: &Api, account: &str, token: &str, extra: &str) -> BTreeMap<String, Value> {
@@ -184,7 +172,7 @@ fn signatures_count_templates_exactly_on_one_node_and_over_shards() {
     let ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
     let shard_dirs: Vec<_> = (0..3).map(|i| work.path().join(format!("shard-{i}"))).collect();
     let _shards: Vec<Process> = (0..3)
-        .map(|i| shard_indexer(&broker, &shard_dirs[i], ports[i], i))
+        .map(|i| shard_indexer(&broker, TOPIC, &shard_dirs[i], ports[i], SHARD_TOKEN, 3, i))
         .collect();
     let single_index = open_index(&single_dir);
     let shard_indexes: Vec<_> = shard_dirs.iter().map(|dir| open_index(dir)).collect();

@@ -308,6 +308,7 @@ pub async fn tail(
         metrics: tails.metrics.clone(),
         dropped: 0,
         missing: BTreeSet::new(),
+        failing: None,
     };
     let shutdown = tails.shutdown.subscribe();
     tokio::spawn(follower.run(config.clone(), expires, shutdown, slot));
@@ -343,6 +344,8 @@ struct Follower {
     dropped: u64,
     /// Partitions reported missing by the last `partial` event.
     missing: BTreeSet<i32>,
+    /// Why the last read failed, logged once until it changes.
+    failing: Option<String>,
 }
 
 impl Follower {
@@ -391,10 +394,15 @@ impl Follower {
             Ok(answer) => answer,
             Err(err) => {
                 // Overload or a failing index: the position holds, the next poll retries.
-                tracing::debug!(error = %err, "tail read failed");
+                let reason = format!("{err:?}");
+                if self.failing.as_ref() != Some(&reason) {
+                    tracing::warn!(error = %reason, "live tail read failed; retrying");
+                    self.failing = Some(reason);
+                }
                 return false;
             }
         };
+        self.failing = None;
         let missing: BTreeSet<i32> = answer.gaps.partitions.iter().copied().collect();
         if missing != self.missing {
             self.control("partial", json!({"missing_partitions": missing}));

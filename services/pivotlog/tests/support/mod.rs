@@ -2,6 +2,8 @@
 //! pivotlog binary under test, and helpers that read its index and HTTP API.
 #![allow(dead_code)]
 
+pub mod sse;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
@@ -34,6 +36,34 @@ pub fn start_indexer(broker: &Broker, topic: &str, dir: &Path, commit_ms: u64) -
             &commit_ms.to_string(),
             "--data-dir",
         ])
+        .arg(dir);
+    Process::spawn(command)
+}
+
+/// Indexer `ordinal` of `replicas`, owning its share of the partitions and serving
+/// them on the shard API at `port` with `token`.
+pub fn shard_indexer(
+    broker: &Broker,
+    topic: &str,
+    dir: &Path,
+    port: u16,
+    token: &str,
+    replicas: usize,
+    ordinal: usize,
+) -> Process {
+    let mut command = pivotlog(broker, topic);
+    command
+        .args(["indexer", "--commit-interval-ms", "200", "--shard-listen"])
+        .arg(format!("127.0.0.1:{port}"))
+        .args([
+            "--shard-token",
+            token,
+            "--replicas",
+            &replicas.to_string(),
+            "--ordinal",
+        ])
+        .arg(ordinal.to_string())
+        .arg("--data-dir")
         .arg(dir);
     Process::spawn(command)
 }
