@@ -10,7 +10,8 @@
 //! indexer), `--steady-days D` (section 7's span, default 31; 0 skips it). Section 6
 //! measures overload: cheap requests and a second account under one account's heavy
 //! load; section 7 the steady state: the same records over 31 days, in time order and
-//! shuffled.
+//! shuffled; section 8 the live tail: produce → shown latency at 2,000 records/s, and
+//! the memory of tails whose clients do not read.
 //! It builds `pivotlog` in release, starts a tansu broker (`.tools/bin/tansu`, `$TANSU`
 //! or `PATH`) and real `pivotlog indexer` / `query` processes on loopback, prints one
 //! table per section and writes every figure to `target/pivotlog-bench/pipeline.json`.
@@ -21,6 +22,7 @@ mod overload;
 mod procs;
 mod steady;
 mod summary;
+mod tail;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -348,6 +350,10 @@ fn main() {
         report.insert("steady_state".into(), steady);
     }
     report.insert("queries".into(), queries);
+    report.insert(
+        "tail".into(),
+        tail::run(&binary, &broker, data_root.path(), &events, &options),
+    );
 
     let out = procs::workspace().join("target/pivotlog-bench");
     std::fs::create_dir_all(&out).unwrap();
@@ -551,22 +557,39 @@ fn freshness(binary: &Path, broker: &Broker, root: &Path, options: &Options) -> 
         })
     };
     let count = (options.freshness_rate * options.freshness_seconds) as u64;
+    let mut sent = 0u64;
+    produce_at_rate(broker, "fresh", count, options.freshness_rate, |event| {
+        if sent.is_multiple_of(10) {
+            pending
+                .lock()
+                .unwrap()
+                .push((event.event_id.clone(), Instant::now()));
+        }
+        sent += 1;
+    });
+    done.store(true, Ordering::Relaxed);
+    let delays = watcher.join().unwrap();
+    Latencies::new(delays, Duration::from_secs_f64(options.freshness_seconds))
+}
+
+/// Produces `count` simulated records to `topic` at `rate` records/s, each delivered
+/// before the next is sent; `sending` sees each just before it goes.
+fn produce_at_rate(
+    broker: &Broker,
+    topic: &str,
+    count: u64,
+    rate: f64,
+    mut sending: impl FnMut(&DebugEvent),
+) {
     let mut config = rdkafka::ClientConfig::new();
     config.set("bootstrap.servers", broker.address());
     runtime().block_on(async {
-        let mut producer: EventProducer<()> = EventProducer::new(&config, "fresh").unwrap();
-        let mut traffic = traffic(Some(count), Some(options.freshness_rate), None);
-        let mut sent = 0u64;
+        let mut producer: EventProducer<()> = EventProducer::new(&config, topic).unwrap();
+        let mut traffic = traffic(Some(count), Some(rate), None);
         while let Some(call) = traffic.next_call().await {
             for doc in call {
                 let event = event_from_doc(&doc).unwrap();
-                if sent.is_multiple_of(10) {
-                    pending
-                        .lock()
-                        .unwrap()
-                        .push((event.event_id.clone(), Instant::now()));
-                }
-                sent += 1;
+                sending(&event);
                 for (_, outcome) in producer.send(&event, ()).await {
                     outcome.expect("delivered");
                 }
@@ -576,9 +599,6 @@ fn freshness(binary: &Path, broker: &Broker, root: &Path, options: &Options) -> 
             outcome.expect("delivered");
         }
     });
-    done.store(true, Ordering::Relaxed);
-    let delays = watcher.join().unwrap();
-    Latencies::new(delays, Duration::from_secs_f64(options.freshness_seconds))
 }
 
 /// Each query kind at 1 and 32 concurrent clients against a `pivotlog query` process

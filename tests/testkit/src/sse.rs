@@ -1,4 +1,4 @@
-//! A Server-Sent Events client for the live-tail tests: one thread per stream reads
+//! A Server-Sent Events client for live tails (tests and the pipeline bench): one thread per stream reads
 //! its events into a channel, and stops reading (closing the connection) once told to,
 //! at the next line (the servers under test send a heartbeat every second), or once
 //! the server ends the stream.

@@ -1,0 +1,172 @@
+//! Section 8, the live tail: how long a record takes from the producer to the client of
+//! a tail (`/pivot/tail`) at 2,000 records/s, and what tails whose clients stop reading
+//! cost the query process (each holds at most `--tail-buffer-bytes`, then drops).
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::net::TcpStream;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use pivotlog_proto::DebugEvent;
+use pivotlog_testkit::sse;
+
+use crate::procs::{self, Broker};
+use crate::summary::Latencies;
+use crate::{accounts_by_records, produce_at_rate, Options, PARTITIONS};
+
+const TOPIC: &str = "tailed";
+const ADMIN_TOKEN: &str = "tail-admin";
+/// Accounts tailed at once (the busiest), and idle tails opened for the memory figure.
+const TAILED_ACCOUNTS: usize = 5;
+const IDLE_TAILS: usize = 50;
+/// The default `--tail-buffer-bytes`.
+const BUFFER_BYTES: u64 = 1 << 20;
+
+pub fn run(binary: &Path, broker: &Broker, root: &Path, events: &[DebugEvent], options: &Options) -> Value {
+    broker.create_topic(TOPIC, PARTITIONS);
+    let dir = root.join(TOPIC);
+    let _indexer = procs::spawn(
+        procs::pivotlog(binary, broker, TOPIC)
+            .arg("indexer")
+            .arg("--data-dir")
+            .arg(&dir),
+    );
+    // A first batch makes every partition known to the index: a tail starts each
+    // partition at what is committed when it opens.
+    let warm_up = 400u64;
+    produce_at_rate(broker, TOPIC, warm_up, options.freshness_rate, |_| {});
+    let index = crate::open_when_ready(&dir);
+    procs::wait_until("the first batch committed", Duration::from_secs(60), || {
+        index.reload().unwrap();
+        index.checkpoint().unwrap().offsets.len() == PARTITIONS as usize
+    });
+    let accounts: Vec<String> = accounts_by_records(events)
+        .into_iter()
+        .take(TAILED_ACCOUNTS)
+        .collect();
+    let tokens = root.join("tail-tokens.json");
+    let admin = json!({ADMIN_TOKEN: {"account_id": accounts[0], "superduper_admin": true}});
+    std::fs::write(&tokens, admin.to_string()).unwrap();
+    let limits = ["--tail-max", "1000", "--tail-max-per-account", "1000"];
+    let (query, base) = procs::start_query(binary, broker, &dir, &tokens, &limits);
+    let url = |account: &str| format!("{base}/v2/accounts/{account}/pivot/tail");
+
+    // Latency: a reading client per busy account, records stamped as they are sent.
+    let sent: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
+    let done = Arc::new(AtomicBool::new(false));
+    let readers: Vec<_> = accounts
+        .iter()
+        .map(|account| {
+            let mut stream = sse::open(&url(account), ADMIN_TOKEN, None).stream();
+            let (sent, done) = (sent.clone(), done.clone());
+            std::thread::spawn(move || {
+                let mut delays = Vec::new();
+                let mut idle_since = Instant::now();
+                while !(done.load(Ordering::SeqCst) && idle_since.elapsed() > Duration::from_secs(5)) {
+                    let Some(event) = stream.next(Duration::from_millis(200)) else {
+                        continue;
+                    };
+                    let shown = Instant::now();
+                    idle_since = shown;
+                    if let Some(id) = event.data["id"].as_str() {
+                        if let Some(at) = sent.lock().unwrap().remove(id) {
+                            delays.push(shown - at);
+                        }
+                    }
+                }
+                delays
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_secs(1));
+    let count = warm_up + (options.freshness_rate * options.freshness_seconds) as u64;
+    let mut n = 0u64;
+    // The same seed makes the first records again (duplicates, never shown): skipped.
+    produce_at_rate(broker, TOPIC, count, options.freshness_rate, |event| {
+        if n >= warm_up && accounts.contains(&event.account_id) {
+            sent.lock()
+                .unwrap()
+                .insert(event.event_id.clone(), Instant::now());
+        }
+        n += 1;
+    });
+    done.store(true, Ordering::SeqCst);
+    let delays: Vec<Duration> = readers
+        .into_iter()
+        .flat_map(|reader| reader.join().unwrap())
+        .collect();
+    let unseen = sent.lock().unwrap().len();
+    let latencies = Latencies::new(delays, Duration::from_secs_f64(options.freshness_seconds));
+
+    // Memory: tails whose clients never read, while the traffic goes on.
+    let before = query.rss().0;
+    let address = base.trim_start_matches("http://").to_owned();
+    let idle: Vec<TcpStream> = (0..IDLE_TAILS)
+        .map(|i| {
+            let mut stream = TcpStream::connect(&address).unwrap();
+            let path = url(&accounts[i % accounts.len()]).replace(&base, "");
+            write!(
+                stream,
+                "GET {path} HTTP/1.1\r\nHost: {address}\r\nX-Auth-Token: {ADMIN_TOKEN}\r\nAccept: text/event-stream\r\n\r\n"
+            )
+            .unwrap();
+            stream
+        })
+        .collect();
+    std::thread::sleep(Duration::from_secs(1));
+    produce_at_rate(
+        broker,
+        TOPIC,
+        count + 10_000,
+        options.freshness_rate * 2.0,
+        |_| {},
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    let after = query.rss().0;
+    let metrics = ureq::get(&format!("{base}/metrics"))
+        .call()
+        .unwrap()
+        .into_string()
+        .unwrap();
+    let dropped = metric(&metrics, "pivotlog_query_tail_events_total{kind=\"dropped\"}");
+    drop(idle);
+    let per_tail = after.saturating_sub(before) as f64 / IDLE_TAILS as f64;
+
+    println!(
+        "\n8. live tail at {:.0} records/s, {} accounts tailed: produce → shown p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms ({} records, {unseen} never shown; target p99 ≤ 2000 ms)",
+        options.freshness_rate,
+        accounts.len(),
+        latencies.percentile(50.0),
+        latencies.percentile(99.0),
+        latencies.max(),
+        latencies.count(),
+    );
+    println!(
+        "   {IDLE_TAILS} tails whose clients never read, under {:.0} records/s: query RSS +{:.1} MiB, {:.0} KiB per tail (its buffer: {} KiB), {dropped} records dropped for them",
+        options.freshness_rate * 2.0,
+        after.saturating_sub(before) as f64 / 1048576.0,
+        per_tail / 1024.0,
+        BUFFER_BYTES / 1024,
+    );
+    json!({
+        "latency_ms": {"p50": latencies.percentile(50.0), "p99": latencies.percentile(99.0), "max": latencies.max()},
+        "records": latencies.count(),
+        "never_shown": unseen,
+        "idle_tails": IDLE_TAILS,
+        "rss_per_idle_tail_bytes": per_tail,
+        "dropped_for_idle_tails": dropped,
+    })
+}
+
+/// The value of one sample line of Prometheus text (0 if absent).
+fn metric(text: &str, sample: &str) -> f64 {
+    text.lines()
+        .find_map(|line| line.strip_prefix(sample))
+        .and_then(|value| value.trim().parse().ok())
+        .unwrap_or(0.0)
+}
