@@ -12,8 +12,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use pivotlog_testkit::sse::{self, Opened, SseEvent, Stream};
 use serde_json::{json, Value};
-use support::sse::{self, Opened, SseEvent, Stream};
 use support::*;
 
 const TOPIC: &str = "pivot-debug";

@@ -10,7 +10,7 @@ use std::time::Duration;
 use pivotlog_proto::time::now_unix_ms;
 use serde_json::Value;
 
-pub use pivotlog_testkit::{free_port, run_ok, sse, wait_until, Broker, Process};
+pub use pivotlog_testkit::{free_port, run_ok, wait_until, Broker, Process};
 
 /// The `pivotlog` binary under test, talking to `broker` about `topic`. Fixtures are
 /// from 2024: keeps everything unless a test sets a retention. Logs at
