@@ -10,12 +10,14 @@
 //!   search and its chart, hostile bodies inert, a wrong token refused, the token
 //!   never in a URL or `localStorage`. Screenshots go to `$PIVOTLOG_SCREENSHOTS`
 //!   when set (the README's come from there).
+//! - The console's Live view (`tests/browser/live.py`): records published while it is
+//!   open appear once each, newest on top, hostile text inert; Pause holds them back.
 
 mod support;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use pivotlog_proto::time::{now_unix_ms, unix_ms_to_gregorian_s};
@@ -166,12 +168,8 @@ fn monster_ui_and_the_console_work_in_a_real_browser() {
         )],
     );
     let data = tempfile::tempdir().unwrap();
-    let import = data.path().join("import.ndjson");
-    let lines: Vec<String> = hostile.iter().chain(&refused).map(Value::to_string).collect();
-    std::fs::write(&import, lines.join("\n") + "\n").unwrap();
-    let mut publish = pivotlog(&broker, topic);
-    publish.arg("publish").arg(&import);
-    run_ok(publish);
+    let imported: Vec<Value> = hostile.iter().chain(&refused).cloned().collect();
+    publish_docs(&broker, topic, data.path(), "import", &imported);
 
     let total = simulated.len() + hostile.len() + refused.len();
     let _indexer = start_indexer(&broker, topic, data.path(), 200);
@@ -339,7 +337,16 @@ fn monster_ui_and_the_console_work_in_a_real_browser() {
         .arg("--screenshots")
         .arg(&screenshots);
     run_script(console, "the console");
-    for view in ["login", "signatures", "calls", "timeline", "search", "hostile"] {
+    live_view(&python, &broker, topic, &api, &account, dir.path(), &screenshots);
+    for view in [
+        "login",
+        "signatures",
+        "calls",
+        "timeline",
+        "search",
+        "hostile",
+        "live",
+    ] {
         let shot = Path::new(&screenshots).join(format!("{view}.png"));
         assert!(
             shot.metadata().is_ok_and(|m| m.len() > 1_000),
@@ -347,4 +354,74 @@ fn monster_ui_and_the_console_work_in_a_real_browser() {
             shot.display()
         );
     }
+}
+
+/// The Live view, opened before new records are published: they appear in it.
+fn live_view(
+    python: &Path,
+    broker: &Broker,
+    topic: &str,
+    api: &Api,
+    account: &str,
+    dir: &Path,
+    screenshots: &Path,
+) {
+    let ready = dir.join("live-ready");
+    let expect = dir.join("live.json");
+    let mut live = Command::new(python);
+    live.arg(script("live.py"))
+        .args(["--base-url", &api.base, "--token", TOKEN, "--account", account])
+        .arg("--ready")
+        .arg(&ready)
+        .arg("--expect")
+        .arg(&expect)
+        .arg("--screenshots")
+        .arg(screenshots)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let live = live.spawn().unwrap();
+    let said = |what: &str| std::fs::read_to_string(&ready).is_ok_and(|text| text.starts_with(what));
+    wait_until("the Live view following", Duration::from_secs(90), || {
+        said("following")
+    });
+    let marker = "live<img src=x onerror=alert(1)>";
+    let mut docs = call_docs(
+        account,
+        &format!("{marker}@10.9.9.7"),
+        0,
+        &vec![(500, "text/plain", "db down".to_owned()); 2],
+    );
+    docs.extend(call_docs(
+        account,
+        "live-call@10.9.9.6",
+        0,
+        &vec![(200, "application/json", "{}".to_owned()); 3],
+    ));
+    publish_docs(broker, topic, dir, "live", &docs);
+    let ids = |docs: &[Value]| -> Vec<Value> { docs.iter().map(|doc| doc["_id"].clone()).collect() };
+    let expected = json!({"ids": ids(&docs), "hostile_markers": [marker]});
+    std::fs::write(&expect, expected.to_string()).unwrap();
+    wait_until("the Live view paused", Duration::from_secs(90), || said("paused"));
+    let more = call_docs(
+        account,
+        "live-paused@10.9.9.5",
+        0,
+        &[(404, "text/plain", "no such route".into())],
+    );
+    publish_docs(broker, topic, dir, "live-more", &more);
+    let more_expect = dir.join("live.json.more");
+    std::fs::write(&more_expect, json!({"ids": ids(&more)}).to_string()).unwrap();
+    let output = live.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    eprintln!("{text}{}", String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success(), "the Live view failed: {text}");
+}
+
+fn publish_docs(broker: &Broker, topic: &str, dir: &Path, name: &str, docs: &[Value]) {
+    let file = dir.join(format!("{name}.ndjson"));
+    let lines: Vec<String> = docs.iter().map(Value::to_string).collect();
+    std::fs::write(&file, lines.join("\n") + "\n").unwrap();
+    let mut publish = pivotlog(broker, topic);
+    publish.arg("publish").arg(&file);
+    run_ok(publish);
 }

@@ -7,6 +7,7 @@ import { $, clear, safeDecode, isTyping } from './dom.js';
 import { viewCalls } from './calls.js';
 import { viewTimeline } from './timeline.js';
 import { viewSearch, viewSignatures } from './search.js';
+import { viewLive } from './live.js';
 
 const THEME_KEY = 'pivotlog.theme';
 const ACCOUNT_RE = /^[0-9a-f]{32}$/;
@@ -36,6 +37,7 @@ function parseHash() {
     if (segs[2] === 'signatures' || !segs[2]) { r.name = 'signatures'; r.bare = !segs[2]; }
     else if (segs[2] === 'calls' && segs.length === 3) r.name = 'calls';
     else if (segs[2] === 'calls' && segs.length >= 4) { r.name = 'timeline'; r.id = segs.slice(3).join('/'); } else if (segs[2] === 'search') r.name = 'search';
+    else if (segs[2] === 'live') r.name = 'live';
   } else if (segs.length === 0) r.name = 'home';
   return r;
 }
@@ -78,7 +80,8 @@ function setNav(active) {
   $('nav-signatures').setAttribute('href', last.includes(`/accounts/${acct}/signatures`) ? last : hashFor('signatures', acct));
   $('nav-calls').setAttribute('href', last.includes(`/accounts/${acct}/calls`) ? last : hashFor('calls', acct));
   $('nav-search').setAttribute('href', hashFor('search', acct));
-  for (const [id, n] of [['nav-signatures', 'signatures'], ['nav-calls', 'calls'], ['nav-search', 'search']]) {
+  $('nav-live').setAttribute('href', hashFor('live', acct));
+  for (const [id, n] of [['nav-signatures', 'signatures'], ['nav-calls', 'calls'], ['nav-search', 'search'], ['nav-live', 'live']]) {
     const a = $(id);
     if (n === active) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
   }
@@ -97,6 +100,7 @@ function route() {
   else if (r.name === 'calls') viewCalls(r, app);
   else if (r.name === 'timeline') viewTimeline(r, app);
   else if (r.name === 'search') viewSearch(r, app);
+  else if (r.name === 'live') viewLive(r, app);
 }
 
 // ---------- login ----------

@@ -31,6 +31,7 @@ const CONSOLE_FILES: &[(&str, &str)] = &[
     ("timeline.js", include_str!("../console/timeline.js")),
     ("search.js", include_str!("../console/search.js")),
     ("chart.js", include_str!("../console/chart.js")),
+    ("live.js", include_str!("../console/live.js")),
 ];
 
 fn content_type(name: &str) -> &'static str {
