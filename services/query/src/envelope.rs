@@ -141,7 +141,7 @@ pub enum ApiError {
     #[error("too many requests")]
     Overloaded(#[from] pivotlog_serve::admission::Refused),
     /// A new live tail is over a limit (`data.message` says which): 429 with `Retry-After`.
-    #[error("too many live tails")]
+    #[error("too many requests")]
     TooManyTails { message: String, retry_after_s: u64 },
     /// The read was given up (its client left, or its deadline passed): whatever
     /// answers this is not read by the client that asked.
