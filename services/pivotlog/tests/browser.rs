@@ -416,12 +416,3 @@ fn live_view(
     eprintln!("{text}{}", String::from_utf8_lossy(&output.stderr));
     assert!(output.status.success(), "the Live view failed: {text}");
 }
-
-fn publish_docs(broker: &Broker, topic: &str, dir: &Path, name: &str, docs: &[Value]) {
-    let file = dir.join(format!("{name}.ndjson"));
-    let lines: Vec<String> = docs.iter().map(Value::to_string).collect();
-    std::fs::write(&file, lines.join("\n") + "\n").unwrap();
-    let mut publish = pivotlog(broker, topic);
-    publish.arg("publish").arg(&file);
-    run_ok(publish);
-}

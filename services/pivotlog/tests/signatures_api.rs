@@ -7,7 +7,6 @@
 mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
 use std::time::Duration;
 
 use pivotlog_proto::time::{now_unix_ms, unix_ms_to_gregorian_s};
@@ -125,15 +124,6 @@ fn corpus(
     (docs, by_template)
 }
 
-fn publish(broker: &Broker, dir: &Path, docs: &[Value]) {
-    let file = dir.join("corpus.ndjson");
-    let lines: Vec<String> = docs.iter().map(Value::to_string).collect();
-    std::fs::write(&file, lines.join("\n") + "\n").unwrap();
-    let mut publish = pivotlog(broker, TOPIC);
-    publish.arg("publish").arg(&file);
-    run_ok(publish);
-}
-
 /// Every signature of `account` (all pages), by id, without what varies between
 /// processes and moments.
 fn all_signatures(api: &Api, account: &str, token: &str, extra: &str) -> BTreeMap<String, Value> {
@@ -165,7 +155,7 @@ fn signatures_count_templates_exactly_on_one_node_and_over_shards() {
     let (docs, by_template) = corpus(ACCOUNT, 60, start_ms);
     let (other_docs, _) = corpus(OTHER, 10, start_ms);
     let all: Vec<Value> = docs.iter().chain(&other_docs).cloned().collect();
-    publish(&broker, work.path(), &all);
+    publish_docs(&broker, TOPIC, work.path(), "corpus", &all);
 
     let single_dir = work.path().join("single");
     let _single = start_indexer(&broker, TOPIC, &single_dir, 200);

@@ -37,15 +37,6 @@ fn traffic(broker: &Broker, count: usize) -> Vec<Value> {
         .collect()
 }
 
-fn publish(broker: &Broker, dir: &Path, name: &str, docs: &[Value]) {
-    let file = dir.join(format!("{name}.ndjson"));
-    let lines: Vec<String> = docs.iter().map(Value::to_string).collect();
-    std::fs::write(&file, lines.join("\n") + "\n").unwrap();
-    let mut publish = pivotlog(broker, TOPIC);
-    publish.arg("publish").arg(&file);
-    run_ok(publish);
-}
-
 fn account_of(doc: &Value) -> &str {
     doc["pvt_account_id"].as_str().unwrap()
 }
@@ -145,7 +136,7 @@ fn tails_follow_commits_across_reconnects_shards_and_limits() {
         &docs[400..550],
         &docs[550..],
     );
-    publish(&broker, work.path(), "history", history);
+    publish_docs(&broker, TOPIC, work.path(), "history", history);
 
     let single_dir = work.path().join("single");
     let _single = start_indexer(&broker, TOPIC, &single_dir, 100);
@@ -198,7 +189,7 @@ fn tails_follow_commits_across_reconnects_shards_and_limits() {
     let mut of_b = sse::open(&tail_url(&single, &b, "*"), "tok-b", None).stream();
     // Each tail has read its start position before the new records are committed.
     std::thread::sleep(Duration::from_millis(500));
-    publish(&broker, work.path(), "phase1", phase1);
+    publish_docs(&broker, TOPIC, work.path(), "phase1", phase1);
     let expected = ids_of(phase1, &a, |_| true);
     let events = read_all(&mut on_single, &expected);
     assert_exactly(&events, &expected, &docs, "one node");
@@ -248,14 +239,14 @@ fn tails_follow_commits_across_reconnects_shards_and_limits() {
 
     // A reconnect with Last-Event-ID continues where the stream was, no gap, no
     // duplicate: on the same process, and from a shard cluster's id on the one node.
-    publish(&broker, work.path(), "phase2", phase2);
+    publish_docs(&broker, TOPIC, work.path(), "phase2", phase2);
     let expected = ids_of(&docs[250..550], &a, |_| true);
     let half = ids_of(phase2, &a, |_| true);
     let half = &half[..half.len() / 2];
     let mut first_single = read_all(&mut on_single, half);
     let mut first_cluster = read_all(&mut on_cluster, half);
     let (single_id, cluster_id) = (on_single.close(), on_cluster.close());
-    publish(&broker, work.path(), "phase3", phase3);
+    publish_docs(&broker, TOPIC, work.path(), "phase3", phase3);
     // A record shown on both connections, or on neither, fails `assert_exactly`.
     let mut resumed = sse::open(&tail_url(&single, &a, "*"), "tok-a", single_id.as_deref()).stream();
     let mut rest = read_rest(&mut resumed, &expected, &first_single);
@@ -279,7 +270,7 @@ fn tails_follow_commits_across_reconnects_shards_and_limits() {
     let mut across_loss = sse::open(&tail_url(&cluster, &a, "*"), "tok-a", None).stream();
     std::thread::sleep(Duration::from_millis(500));
     shards[1].kill();
-    publish(&broker, work.path(), "phase4", phase4);
+    publish_docs(&broker, TOPIC, work.path(), "phase4", phase4);
     let expected = ids_of(phase4, &a, |_| true);
     let mut events = across_loss.collect_until(WAIT, |events| {
         events

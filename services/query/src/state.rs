@@ -7,6 +7,7 @@ use std::time::Duration;
 use pivotlog_index::PivotIndex;
 use pivotlog_serve::admission::{Admission, Limits};
 use pivotlog_serve::metrics::IndexCollector;
+use prometheus::core::Collector;
 
 use crate::auth::Authenticator;
 use crate::browser::BrowserConfig;
@@ -108,14 +109,7 @@ impl AppState {
     /// Admits reads within `limits` from now on (the default: [`Limits::default`]).
     pub fn with_limits(mut self, limits: Limits) -> AppState {
         let admission = Admission::new(limits, "pivotlog_query");
-        // The default admission's collectors are registered: re-registering the same
-        // names would be refused, so the new ones replace them.
-        for collector in self.admission.collectors() {
-            let _ = self.metrics.registry().unregister(collector);
-        }
-        for collector in admission.collectors() {
-            self.metrics.register(collector);
-        }
+        self.replace_collectors(self.admission.collectors(), admission.collectors());
         self.admission = admission;
         self
     }
@@ -123,14 +117,20 @@ impl AppState {
     /// Opens live tails within `config` from now on (the default: [`TailConfig::default`]).
     pub fn with_tails(mut self, config: TailConfig) -> AppState {
         let tails = Arc::new(Tails::new(config));
-        for collector in self.tails.collectors() {
-            let _ = self.metrics.registry().unregister(collector);
-        }
-        for collector in tails.collectors() {
-            self.metrics.register(collector);
-        }
+        self.replace_collectors(self.tails.collectors(), tails.collectors());
         self.tails = tails;
         self
+    }
+
+    /// The defaults' collectors are registered: registering the same names again would
+    /// be refused, so the new ones replace them.
+    fn replace_collectors(&self, old: Vec<Box<dyn Collector>>, new: Vec<Box<dyn Collector>>) {
+        for collector in old {
+            let _ = self.metrics.registry().unregister(collector);
+        }
+        for collector in new {
+            self.metrics.register(collector);
+        }
     }
 
     /// Ends every live tail (`end` event, reason `shutdown`): a stream would otherwise

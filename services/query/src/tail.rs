@@ -31,7 +31,7 @@ use prometheus::{IntCounterVec, IntGauge, Opts};
 use serde_json::{json, Value};
 use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
 
-use pivotlog_index::tail::{TailRecord, TailRequest, MAX_TAIL_BATCH};
+use pivotlog_index::tail::{TailRecord, TailRequest};
 use pivotlog_proto::kazoo::debug_id;
 
 use crate::access::AccountRead;
@@ -42,6 +42,9 @@ use crate::state::AppState;
 
 /// Longest `Last-Event-ID` accepted, in partitions.
 const MAX_POSITION_PARTITIONS: usize = 4096;
+/// Records one poll reads at most: a poll loads its records whole, so this bounds what a
+/// tail holds while reading (a full batch is followed by the next poll at once).
+const POLL_BATCH: usize = 200;
 
 /// Limits and pacing of live tails.
 #[derive(Debug, Clone)]
@@ -299,7 +302,7 @@ pub async fn tail(
             account_id,
             query,
             after: BTreeMap::new(),
-            limit: MAX_TAIL_BATCH,
+            limit: POLL_BATCH,
         },
         position: start,
         sender,

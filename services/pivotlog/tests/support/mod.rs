@@ -66,6 +66,17 @@ pub fn shard_indexer(
     Process::spawn(command)
 }
 
+/// Publishes `docs` (Kazoo documents) to `topic` with `pivotlog publish`, through an
+/// NDJSON file `name.ndjson` in `dir`.
+pub fn publish_docs(broker: &Broker, topic: &str, dir: &Path, name: &str, docs: &[Value]) {
+    let file = dir.join(format!("{name}.ndjson"));
+    let lines: Vec<String> = docs.iter().map(Value::to_string).collect();
+    std::fs::write(&file, lines.join("\n") + "\n").unwrap();
+    let mut publish = pivotlog(broker, topic);
+    publish.arg("publish").arg(&file);
+    run_ok(publish);
+}
+
 /// Opens the index an indexer writes, once it exists.
 pub fn open_index(dir: &Path) -> pivotlog_index::PivotIndex {
     wait_until("the index to be created", Duration::from_secs(60), || {
