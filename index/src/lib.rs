@@ -116,6 +116,8 @@ pub struct PivotIndex {
     /// The checkpoint read just before the last reload: every record before it is
     /// visible to reads, in every slice (a live tail reads up to it, never past).
     visible: Arc<RwLock<BTreeMap<i32, i64>>>,
+    /// Reloads so far: a reader that waits for new records polls this, not the index.
+    generation: Arc<AtomicU64>,
 }
 
 impl PivotIndex {
@@ -166,6 +168,7 @@ impl PivotIndex {
             partitions: None,
             identity: Arc::default(),
             visible: Arc::default(),
+            generation: Arc::default(),
         })
     }
 
@@ -231,7 +234,13 @@ impl PivotIndex {
             slice.reload()?;
         }
         *self.visible.write().unwrap_or_else(|e| e.into_inner()) = committed;
+        self.generation.fetch_add(1, std::sync::atomic::Ordering::Release);
         Ok(())
+    }
+
+    /// How many reloads have completed: when it changes, reads may see new records.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// The next offset of every partition as of the last reload (this view's partitions):

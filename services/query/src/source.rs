@@ -263,6 +263,16 @@ impl Source {
 }
 
 impl Source {
+    /// The local index's reload count ([`PivotIndex::generation`]), which a live tail
+    /// watches to read as soon as new records are visible; `None` over shards, whose
+    /// reloads this process does not see.
+    pub fn generation(&self) -> Option<u64> {
+        match &self.backend {
+            Backend::Local(index) => Some(index.generation()),
+            Backend::Shards { .. } => None,
+        }
+    }
+
     /// The records of a live tail committed past its positions. A cheap read: a tail
     /// that keeps up reads only the segments committed since its last read.
     pub async fn tail(&self, request: TailRequest) -> Result<Answer<TailPage>, ApiError> {

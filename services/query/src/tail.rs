@@ -42,6 +42,8 @@ use crate::state::AppState;
 
 /// Longest `Last-Event-ID` accepted, in partitions.
 const MAX_POSITION_PARTITIONS: usize = 4096;
+/// How often a tail of a local index looks whether the index has reloaded.
+const RELOAD_CHECK: Duration = Duration::from_millis(20);
 /// Records one poll reads at most: a poll loads its records whole, so this bounds what a
 /// tail holds while reading (a full batch is followed by the next poll at once).
 const POLL_BATCH: usize = 200;
@@ -370,13 +372,15 @@ impl Follower {
             _ => (max_duration, End::MaxDuration),
         };
         let mut wait = Duration::ZERO;
+        let mut read_at = None;
         let end = loop {
             tokio::select! {
-                () = tokio::time::sleep(wait) => {}
+                () = self.new_records(wait, read_at) => {}
                 () = tokio::time::sleep_until(deadline) => break Some(at_deadline),
                 _ = shutdown.wait_for(|ended| *ended) => break Some(End::Shutdown),
                 () = self.sender.closed() => break None,
             }
+            read_at = self.source.generation();
             let full = self.poll().await;
             wait = if full {
                 Duration::ZERO
@@ -386,6 +390,18 @@ impl Follower {
         };
         if let Some(end) = end {
             self.control("end", json!({"reason": end.reason()}));
+        }
+    }
+
+    /// Waits `wait`, or less: a local index is read again as soon as it has reloaded
+    /// since the last read (`read_at`), which is when new records can be visible.
+    async fn new_records(&self, wait: Duration, read_at: Option<u64>) {
+        let until = tokio::time::Instant::now() + wait;
+        while tokio::time::Instant::now() < until {
+            if read_at.is_some() && self.source.generation() != read_at {
+                return;
+            }
+            tokio::time::sleep(RELOAD_CHECK.min(until - tokio::time::Instant::now())).await;
         }
     }
 
