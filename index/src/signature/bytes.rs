@@ -47,18 +47,133 @@ pub(super) fn spaces(b: &[u8], i: usize) -> Option<usize> {
     (j > i).then_some(j)
 }
 
-/// An alphabetic word of `list` (any case) starting at `i`.
-pub(super) fn word_in(b: &[u8], i: usize, list: &[&str]) -> Option<usize> {
+/// An alphabetic word of `list` (any case, at most 10 letters) starting at `i`.
+pub(super) fn word_in(b: &[u8], i: usize, list: &[u128]) -> Option<usize> {
     let mut j = i;
+    let mut packed = 0u128;
     while j < b.len() && j - i < 10 && b[j].is_ascii_alphabetic() {
+        packed |= u128::from(b[j].to_ascii_lowercase()) << (8 * (j - i));
         j += 1;
     }
     if (j < b.len() && b[j].is_ascii_alphabetic()) || j == i {
         return None;
     }
-    let w = &b[i..j];
-    let first = w[0].to_ascii_lowercase();
-    list.iter()
-        .any(|m| m.len() == w.len() && m.as_bytes()[0] == first && m.as_bytes().eq_ignore_ascii_case(w))
-        .then_some(j)
+    list.contains(&packed).then_some(j)
+}
+
+/// A word of up to 16 bytes without NUL, lower-cased into one integer, so that looking a
+/// word up in a list is integer compares rather than a `memcmp` per entry (the lists are
+/// tried at nearly every word).
+pub(super) const fn pack(word: &[u8]) -> u128 {
+    assert!(word.len() <= 16);
+    let mut packed = 0u128;
+    let mut i = 0;
+    while i < word.len() {
+        packed |= (word[i].to_ascii_lowercase() as u128) << (8 * i);
+        i += 1;
+    }
+    packed
+}
+
+pub(super) const fn pack_all<const N: usize>(words: [&str; N]) -> [u128; N] {
+    let mut packed = [0u128; N];
+    let mut i = 0;
+    while i < N {
+        packed[i] = pack(words[i].as_bytes());
+        i += 1;
+    }
+    packed
+}
+
+// Byte classes, one bit each: a word's classes are OR-ed (some byte is) and AND-ed (every
+// byte is) in one pass, so the classifier can rule checks out without re-reading the word.
+pub(super) const DIGIT: u32 = 1;
+pub(super) const UPPER: u32 = 1 << 1;
+pub(super) const LOWER: u32 = 1 << 2;
+pub(super) const HEXDIGIT: u32 = 1 << 3;
+pub(super) const ALNUM: u32 = 1 << 4;
+pub(super) const AT: u32 = 1 << 5;
+pub(super) const DOT: u32 = 1 << 6;
+pub(super) const COLON: u32 = 1 << 7;
+pub(super) const SLASH: u32 = 1 << 8;
+pub(super) const BACKSLASH: u32 = 1 << 9;
+/// Not a letter, digit, `@`, `.` or `-`.
+pub(super) const OTHER: u32 = 1 << 10;
+/// Where a compound word is split first: `/ \ @ : = + ~ %`.
+pub(super) const OUTER_SEP: u32 = 1 << 11;
+/// Where a compound part is split next: `. - _`.
+pub(super) const INNER_SEP: u32 = 1 << 12;
+/// What an IP address (v4, v6, `[v6]:port`, `/prefix`) is made of.
+pub(super) const IP_CHAR: u32 = 1 << 13;
+/// What a host name (with a port) is made of.
+pub(super) const HOST_CHAR: u32 = 1 << 14;
+/// Hex digits and the `-`/`:` that join hex groups.
+pub(super) const HEX_JOIN: u32 = 1 << 15;
+/// What base64 (and JWTs) are made of.
+pub(super) const B64_CHAR: u32 = 1 << 16;
+
+pub(super) const CLASSES: [u32; 256] = {
+    let mut table = [0u32; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        let mut bits = 0;
+        if b.is_ascii_digit() {
+            bits |= DIGIT | ALNUM | HEXDIGIT | IP_CHAR | HOST_CHAR | HEX_JOIN | B64_CHAR;
+        }
+        if b.is_ascii_uppercase() {
+            bits |= UPPER | ALNUM | B64_CHAR;
+        }
+        if b.is_ascii_lowercase() {
+            bits |= LOWER | ALNUM | HOST_CHAR | B64_CHAR;
+        }
+        if b.is_ascii_hexdigit() {
+            bits |= HEXDIGIT | IP_CHAR | HEX_JOIN;
+        }
+        bits |= match b {
+            b'@' => AT | OUTER_SEP,
+            b'.' => DOT | INNER_SEP | IP_CHAR | HOST_CHAR | B64_CHAR,
+            b'-' => INNER_SEP | HOST_CHAR | HEX_JOIN | B64_CHAR,
+            b'_' => INNER_SEP | OTHER | B64_CHAR,
+            b':' => COLON | OUTER_SEP | OTHER | IP_CHAR | HOST_CHAR | HEX_JOIN,
+            b'/' => SLASH | OUTER_SEP | OTHER | IP_CHAR | B64_CHAR,
+            b'\\' => BACKSLASH | OUTER_SEP | OTHER,
+            b'+' => OUTER_SEP | OTHER | B64_CHAR,
+            b'=' => OUTER_SEP | OTHER | B64_CHAR,
+            b'~' | b'%' => OUTER_SEP | OTHER,
+            b'[' | b']' => OTHER | IP_CHAR,
+            _ if b.is_ascii_alphanumeric() => 0,
+            _ => OTHER,
+        };
+        table[c] = bits;
+        c += 1;
+    }
+    table
+};
+
+/// The classes some byte of a word has (`any`) and those every byte has (`all`).
+#[derive(Clone, Copy)]
+pub(super) struct Classes {
+    pub(super) any: u32,
+    pub(super) all: u32,
+}
+
+impl Classes {
+    pub(super) fn of(b: &[u8]) -> Classes {
+        let (mut any, mut all) = (0, u32::MAX);
+        for &c in b {
+            let bits = CLASSES[usize::from(c)];
+            any |= bits;
+            all &= bits;
+        }
+        Classes { any, all }
+    }
+
+    pub(super) fn has(self, class: u32) -> bool {
+        self.any & class != 0
+    }
+
+    pub(super) fn all(self, class: u32) -> bool {
+        self.all & class != 0
+    }
 }

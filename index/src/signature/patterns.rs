@@ -1,9 +1,9 @@
 //! Patterns that span several words: dates and times, phone numbers, spaced durations
 //! (`30 seconds`) and grouped numbers (`1,234`).
 
-use super::bytes::{byte, digits, spaces, word_in};
+use super::bytes::{byte, digits, pack_all, spaces, word_in};
 
-pub(super) const MONTHS: &[&str] = &[
+pub(super) const MONTHS: &[u128] = &pack_all([
     "jan",
     "feb",
     "mar",
@@ -28,8 +28,8 @@ pub(super) const MONTHS: &[&str] = &[
     "october",
     "november",
     "december",
-];
-pub(super) const WEEKDAYS: &[&str] = &[
+]);
+pub(super) const WEEKDAYS: &[u128] = &pack_all([
     "mon",
     "tue",
     "wed",
@@ -44,11 +44,12 @@ pub(super) const WEEKDAYS: &[&str] = &[
     "friday",
     "saturday",
     "sunday",
-];
-pub(super) const ZONES: &[&str] = &[
+]);
+pub(super) const ZONES: &[u128] = &pack_all([
     "utc", "gmt", "z", "est", "edt", "cst", "cdt", "mst", "mdt", "pst", "pdt", "cet", "cest", "bst", "ist",
     "jst",
-];
+]);
+const AM_PM: &[u128] = &pack_all(["am", "pm"]);
 
 /// `10:00`, `10:00:00`, `10:00:00.123`, with `AM`/`PM`.
 pub(super) fn clock(b: &[u8], i: usize) -> Option<usize> {
@@ -65,7 +66,7 @@ pub(super) fn clock(b: &[u8], i: usize) -> Option<usize> {
         }
     }
     let k = if b.get(j) == Some(&b' ') { j + 1 } else { j };
-    if let Some(m) = word_in(b, k, &["am", "pm"]) {
+    if let Some(m) = word_in(b, k, AM_PM) {
         j = m;
     }
     Some(j)
@@ -214,7 +215,7 @@ pub(super) fn phone_at(b: &[u8], i: usize) -> Option<usize> {
     }
 }
 
-pub(super) const DURATION_WORDS: &[&str] = &[
+pub(super) const DURATION_WORDS: &[u128] = &pack_all([
     "ns",
     "us",
     "ms",
@@ -238,7 +239,7 @@ pub(super) const DURATION_WORDS: &[&str] = &[
     "milliseconds",
     "microseconds",
     "nanoseconds",
-];
+]);
 
 /// `30 seconds`, `1.5 s`.
 pub(super) fn spaced_duration(b: &[u8], i: usize) -> Option<usize> {
