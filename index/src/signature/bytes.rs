@@ -1,29 +1,70 @@
 //! Byte-level matching helpers shared by the scanner, the patterns and the classifier.
 
+/// The first `needle` at or after `from`.
 pub(super) fn find(b: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
-    if from >= b.len() || needle.is_empty() {
-        return None;
-    }
-    let first = needle[0];
+    let (&first, rest) = needle.split_first()?;
     let mut i = from;
-    while i + needle.len() <= b.len() {
-        if b[i] == first && b[i..i + needle.len()] == *needle {
-            return Some(i);
+    while let Some(p) = find_byte(b, i, first) {
+        if p + needle.len() > b.len() {
+            return None;
         }
-        i += 1;
+        if b[p + 1..p + needle.len()] == *rest {
+            return Some(p);
+        }
+        i = p + 1;
     }
     None
 }
 
+/// The first `needle` (ASCII, any case) at or after `from`.
 pub(super) fn find_ci(b: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
-    let mut i = from;
-    while i + needle.len() <= b.len() {
-        if b[i].eq_ignore_ascii_case(&needle[0]) && b[i..i + needle.len()].eq_ignore_ascii_case(needle) {
-            return Some(i);
+    let first = needle[0];
+    if first.is_ascii_alphabetic() {
+        let mut i = from;
+        while i + needle.len() <= b.len() {
+            if b[i].eq_ignore_ascii_case(&first) && b[i..i + needle.len()].eq_ignore_ascii_case(needle) {
+                return Some(i);
+            }
+            i += 1;
         }
-        i += 1;
+        return None;
+    }
+    let mut i = from;
+    while let Some(p) = find_byte(b, i, first) {
+        if p + needle.len() > b.len() {
+            return None;
+        }
+        if b[p + 1..p + needle.len()].eq_ignore_ascii_case(&needle[1..]) {
+            return Some(p);
+        }
+        i = p + 1;
     }
     None
+}
+
+/// The first `c` at or after `from`, eight bytes at a time (what `memchr` does; std's is
+/// not public): markup is searched for `<` and `>` over most of its length.
+pub(super) fn find_byte(b: &[u8], from: usize, c: u8) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let haystack = b.get(from..)?;
+    let pattern = ONES * u64::from(c);
+    let mut chunks = haystack.chunks_exact(8);
+    let mut offset = from;
+    for chunk in &mut chunks {
+        let x = u64::from_le_bytes(chunk.try_into().unwrap()) ^ pattern;
+        // The lowest flagged byte is a zero byte of x (a borrow only flags bytes above one).
+        let zero = x.wrapping_sub(ONES) & !x & HIGHS;
+        if zero != 0 {
+            return Some(offset + (zero.trailing_zeros() / 8) as usize);
+        }
+        offset += 8;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|&x| x == c)
+        .map(|p| offset + p)
 }
 
 pub(super) fn digits(b: &[u8], i: usize, min: usize, max: usize) -> Option<usize> {
@@ -111,6 +152,15 @@ pub(super) const HOST_CHAR: u32 = 1 << 14;
 pub(super) const HEX_JOIN: u32 = 1 << 15;
 /// What base64 (and JWTs) are made of.
 pub(super) const B64_CHAR: u32 = 1 << 16;
+/// A space or a delimiter: what ends a word in the scanner.
+pub(super) const WORD_END: u32 = 1 << 17;
+
+/// Characters that end a word and are kept as they are.
+pub(super) const DELIMITERS: &[u8] = b"\"'`()[]{}<>,;=&?!|*#";
+
+pub(super) const fn is_space(c: u8) -> bool {
+    c <= b' ' || c == 0x7f
+}
 
 pub(super) const CLASSES: [u32; 256] = {
     let mut table = [0u32; 256];
@@ -145,6 +195,16 @@ pub(super) const CLASSES: [u32; 256] = {
             _ if b.is_ascii_alphanumeric() => 0,
             _ => OTHER,
         };
+        let mut d = 0;
+        while d < DELIMITERS.len() {
+            if DELIMITERS[d] == b {
+                bits |= WORD_END;
+            }
+            d += 1;
+        }
+        if is_space(b) {
+            bits |= WORD_END;
+        }
         table[c] = bits;
         c += 1;
     }

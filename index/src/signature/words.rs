@@ -6,8 +6,8 @@ use super::classify::{classify, classify_with, is_ip, is_segment_id, is_value_id
 use super::out::Out;
 use super::{cut, EMAIL, HEX, HOST, ID, IP, LINE, MAX_LITERAL_BYTES, NUM};
 
-pub(super) fn word(w: &str, out: &mut Out) {
-    let classes = Classes::of(w.as_bytes());
+/// `classes`: the word's byte classes.
+pub(super) fn word(w: &str, classes: Classes, out: &mut Out) {
     match classify_with(w.as_bytes(), classes) {
         Some(Class::Is(kind)) => return out.placeholder(kind),
         Some(Class::NumberThen(unit)) => {
