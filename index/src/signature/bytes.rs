@@ -88,18 +88,24 @@ pub(super) fn spaces(b: &[u8], i: usize) -> Option<usize> {
     (j > i).then_some(j)
 }
 
-/// An alphabetic word of `list` (any case, at most 10 letters) starting at `i`.
-pub(super) fn word_in(b: &[u8], i: usize, list: &[u128]) -> Option<usize> {
+/// An alphabetic word of `set` (any case, at most 10 letters) starting at `i`.
+pub(super) fn word_in(b: &[u8], i: usize, set: &WordSet) -> Option<usize> {
+    let (end, packed) = alphabetic_word(b, i)?;
+    set.contains(packed).then_some(end)
+}
+
+/// The alphabetic word (at most 10 letters) starting at `i`: its end and [`pack`]ed form.
+pub(super) fn alphabetic_word(b: &[u8], i: usize) -> Option<(usize, u128)> {
+    let mut lower = [0u8; 16];
     let mut j = i;
-    let mut packed = 0u128;
     while j < b.len() && j - i < 10 && b[j].is_ascii_alphabetic() {
-        packed |= u128::from(b[j].to_ascii_lowercase()) << (8 * (j - i));
+        lower[j - i] = b[j].to_ascii_lowercase();
         j += 1;
     }
     if (j < b.len() && b[j].is_ascii_alphabetic()) || j == i {
         return None;
     }
-    list.contains(&packed).then_some(j)
+    Some((j, u128::from_le_bytes(lower)))
 }
 
 /// A word of up to 16 bytes without NUL, lower-cased into one integer, so that looking a
@@ -124,6 +130,36 @@ pub(super) const fn pack_all<const N: usize>(words: [&str; N]) -> [u128; N] {
         i += 1;
     }
     packed
+}
+
+/// [`pack`]ed words with a 256-bit filter in front: nearly every word looked up is in no
+/// list, and the filter turns most of those away with one multiply.
+pub(super) struct WordSet {
+    words: &'static [u128],
+    filter: [u64; 4],
+}
+
+impl WordSet {
+    pub(super) const fn new(words: &'static [u128]) -> WordSet {
+        let mut filter = [0u64; 4];
+        let mut i = 0;
+        while i < words.len() {
+            let slot = Self::slot(words[i]);
+            filter[slot / 64] |= 1 << (slot % 64);
+            i += 1;
+        }
+        WordSet { words, filter }
+    }
+
+    const fn slot(packed: u128) -> usize {
+        let folded = (packed as u64) ^ ((packed >> 64) as u64).rotate_left(29);
+        (folded.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 56) as usize
+    }
+
+    pub(super) fn contains(&self, packed: u128) -> bool {
+        let slot = Self::slot(packed);
+        self.filter[slot / 64] & (1 << (slot % 64)) != 0 && self.words.contains(&packed)
+    }
 }
 
 // Byte classes, one bit each: a word's classes are OR-ed (some byte is) and AND-ed (every

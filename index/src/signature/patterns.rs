@@ -1,9 +1,9 @@
 //! Patterns that span several words: dates and times, phone numbers, spaced durations
 //! (`30 seconds`) and grouped numbers (`1,234`).
 
-use super::bytes::{byte, digits, pack_all, spaces, word_in};
+use super::bytes::{alphabetic_word, byte, digits, pack_all, spaces, word_in, WordSet};
 
-pub(super) const MONTHS: &[u128] = &pack_all([
+const MONTHS_PACKED: &[u128] = &pack_all([
     "jan",
     "feb",
     "mar",
@@ -29,7 +29,7 @@ pub(super) const MONTHS: &[u128] = &pack_all([
     "november",
     "december",
 ]);
-pub(super) const WEEKDAYS: &[u128] = &pack_all([
+const WEEKDAYS_PACKED: &[u128] = &pack_all([
     "mon",
     "tue",
     "wed",
@@ -45,11 +45,14 @@ pub(super) const WEEKDAYS: &[u128] = &pack_all([
     "saturday",
     "sunday",
 ]);
-pub(super) const ZONES: &[u128] = &pack_all([
+const ZONES_PACKED: &[u128] = &pack_all([
     "utc", "gmt", "z", "est", "edt", "cst", "cdt", "mst", "mdt", "pst", "pdt", "cet", "cest", "bst", "ist",
     "jst",
 ]);
-const AM_PM: &[u128] = &pack_all(["am", "pm"]);
+pub(super) const MONTHS: WordSet = WordSet::new(MONTHS_PACKED);
+pub(super) const WEEKDAYS: WordSet = WordSet::new(WEEKDAYS_PACKED);
+pub(super) const ZONES: WordSet = WordSet::new(ZONES_PACKED);
+const AM_PM: WordSet = WordSet::new(&pack_all(["am", "pm"]));
 
 /// `10:00`, `10:00:00`, `10:00:00.123`, with `AM`/`PM`.
 pub(super) fn clock(b: &[u8], i: usize) -> Option<usize> {
@@ -66,7 +69,7 @@ pub(super) fn clock(b: &[u8], i: usize) -> Option<usize> {
         }
     }
     let k = if b.get(j) == Some(&b' ') { j + 1 } else { j };
-    if let Some(m) = word_in(b, k, AM_PM) {
+    if let Some(m) = word_in(b, k, &AM_PM) {
         j = m;
     }
     Some(j)
@@ -92,7 +95,7 @@ pub(super) fn zone(b: &[u8], i: usize) -> usize {
         }
     }
     if k > i || b.get(i).is_some_and(u8::is_ascii_uppercase) {
-        if let Some(j) = word_in(b, k, ZONES) {
+        if let Some(j) = word_in(b, k, &ZONES) {
             return j;
         }
     }
@@ -127,31 +130,33 @@ pub(super) fn time_at(b: &[u8], i: usize) -> Option<usize> {
         let d = digits(b, i, 1, 2)?;
         // 01/Dec/2026:10:00:00 +0000, 12/01/2026 10:00
         if let Some(k) = byte(b, d, b'/') {
-            let k = word_in(b, k, MONTHS).or_else(|| digits(b, k, 1, 2))?;
+            let k = word_in(b, k, &MONTHS).or_else(|| digits(b, k, 1, 2))?;
             let k = byte(b, k, b'/')?;
             let k = digits(b, k, 4, 4).or_else(|| digits(b, k, 2, 2))?;
             return Some(after_date(b, k));
         }
         // 1 Dec 2026
-        if let Some(k) = byte(b, d, b' ').and_then(|k| word_in(b, k, MONTHS)) {
+        if let Some(k) = byte(b, d, b' ').and_then(|k| word_in(b, k, &MONTHS)) {
             let k = byte(b, k, b' ').and_then(|k| digits(b, k, 4, 4))?;
             return Some(after_date(b, k));
         }
         return clock(b, i).map(|k| zone(b, k));
     }
-    let (month, weekday) = (word_in(b, i, MONTHS), word_in(b, i, WEEKDAYS));
+    let (end, word) = alphabetic_word(b, i)?;
+    let month = MONTHS.contains(word).then_some(end);
+    let weekday = WEEKDAYS.contains(word).then_some(end);
     let mut j = match (weekday, month) {
         (Some(w), _) => {
             let k = byte(b, w, b',').unwrap_or(w);
             let k = spaces(b, k)?;
             // Tue, 01 Dec 2026 10:00:00 GMT
             if let Some(d) = digits(b, k, 1, 2) {
-                let m = byte(b, d, b' ').and_then(|m| word_in(b, m, MONTHS))?;
+                let m = byte(b, d, b' ').and_then(|m| word_in(b, m, &MONTHS))?;
                 let y = byte(b, m, b' ').and_then(|y| digits(b, y, 4, 4))?;
                 return Some(after_date(b, y));
             }
             // Tue Dec 01 10:00:00 UTC 2026 (ctime, Java's Date)
-            word_in(b, k, MONTHS)?
+            word_in(b, k, &MONTHS)?
         }
         (None, Some(m)) => m,
         (None, None) => return None,
@@ -215,7 +220,7 @@ pub(super) fn phone_at(b: &[u8], i: usize) -> Option<usize> {
     }
 }
 
-pub(super) const DURATION_WORDS: &[u128] = &pack_all([
+const DURATION_WORDS_PACKED: &[u128] = &pack_all([
     "ns",
     "us",
     "ms",
@@ -240,6 +245,7 @@ pub(super) const DURATION_WORDS: &[u128] = &pack_all([
     "microseconds",
     "nanoseconds",
 ]);
+pub(super) const DURATION_WORDS: WordSet = WordSet::new(DURATION_WORDS_PACKED);
 
 /// `30 seconds`, `1.5 s`.
 pub(super) fn spaced_duration(b: &[u8], i: usize) -> Option<usize> {
@@ -248,7 +254,7 @@ pub(super) fn spaced_duration(b: &[u8], i: usize) -> Option<usize> {
         j = k;
     }
     let j = byte(b, j, b' ')?;
-    word_in(b, j, DURATION_WORDS)
+    word_in(b, j, &DURATION_WORDS)
 }
 
 /// `1,234`, `12,345,678.90`.
