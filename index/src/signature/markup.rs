@@ -97,9 +97,14 @@ pub(super) fn markup(text: &str, out: &mut Out) {
         }
         // Text up to the next '<' (a '<' that opens no tag is text).
         let end = find_byte(b, i + 1, b'<').unwrap_or(b.len());
-        decoded.clear();
-        decode_entities(&text[i..end], &mut decoded);
-        scan(&decoded, out);
+        let segment = &text[i..end];
+        if find_byte(segment.as_bytes(), 0, b'&').is_some() {
+            decoded.clear();
+            decode_entities(segment, &mut decoded);
+            scan(&decoded, out);
+        } else {
+            scan(segment, out);
+        }
         out.space();
         i = end;
     }
@@ -111,8 +116,13 @@ pub(super) fn tag_end(b: &[u8], mut i: usize) -> usize {
     while i < b.len() {
         let c = b[i];
         if quote != 0 {
-            if c == quote {
-                quote = 0;
+            // Attribute values (URLs, class lists) are skipped a word at a time.
+            match find_byte(b, i, quote) {
+                Some(close) => {
+                    quote = 0;
+                    i = close;
+                }
+                None => return b.len(),
             }
         } else if c == b'"' || c == b'\'' {
             quote = c;
