@@ -142,6 +142,9 @@ pub(super) fn time_at(b: &[u8], i: usize) -> Option<usize> {
         }
         return clock(b, i).map(|k| zone(b, k));
     }
+    if !month_or_weekday_start(b, i) {
+        return None;
+    }
     let (end, word) = alphabetic_word(b, i)?;
     let month = MONTHS.contains(word).then_some(end);
     let weekday = WEEKDAYS.contains(word).then_some(end);
@@ -177,6 +180,39 @@ pub(super) fn time_at(b: &[u8], i: usize) -> Option<usize> {
         end = y;
     }
     Some(end)
+}
+
+/// The three letters every month and weekday name starts with (`jan`, `sept` → `sep`).
+const MONTH_OR_WEEKDAY_STARTS: [&[u8; 3]; 19] = [
+    b"jan", b"feb", b"mar", b"apr", b"may", b"jun", b"jul", b"aug", b"sep", b"oct", b"nov", b"dec", b"mon",
+    b"tue", b"wed", b"thu", b"fri", b"sat", b"sun",
+];
+
+/// One bit per three lower-case letters: whether a month or weekday name starts so.
+const MONTH_OR_WEEKDAY_BITS: [u64; 26 * 26 * 26 / 64 + 1] = {
+    let mut bits = [0u64; 26 * 26 * 26 / 64 + 1];
+    let mut n = 0;
+    while n < MONTH_OR_WEEKDAY_STARTS.len() {
+        let w = MONTH_OR_WEEKDAY_STARTS[n];
+        let slot = (w[0] - b'a') as usize * 676 + (w[1] - b'a') as usize * 26 + (w[2] - b'a') as usize;
+        bits[slot / 64] |= 1 << (slot % 64);
+        n += 1;
+    }
+    bits
+};
+
+/// Whether the word at `i` can be a month or weekday name: most words starting with the
+/// same letter are turned away here, before the whole word is read.
+fn month_or_weekday_start(b: &[u8], i: usize) -> bool {
+    let Some(&[c0, c1, c2]) = b.get(i..i + 3).map(|s| <&[u8; 3]>::try_from(s).unwrap()) else {
+        return false;
+    };
+    if !(c0.is_ascii_alphabetic() && c1.is_ascii_alphabetic() && c2.is_ascii_alphabetic()) {
+        return false;
+    }
+    let letter = |c: u8| usize::from(c.to_ascii_lowercase() - b'a');
+    let slot = letter(c0) * 676 + letter(c1) * 26 + letter(c2);
+    MONTH_OR_WEEKDAY_BITS[slot / 64] & (1 << (slot % 64)) != 0
 }
 
 /// `+1 415 555 0100`, `+44 (20) 7946-0958`, `(415) 555-0100`, `415-555-0100`, `1-800-555-0100`.

@@ -68,6 +68,15 @@ pub(super) fn scan(text: &str, out: &mut Out) {
 pub(super) fn special(b: &[u8], i: usize) -> Option<(usize, &'static str)> {
     let c = b[i];
     let found = if c.is_ascii_digit() {
+        // Every digit pattern goes on after its first run of digits with one of these (or
+        // stops there): most numbers and digit-led ids are turned away here.
+        let run_end = b[i..]
+            .iter()
+            .position(|c| !c.is_ascii_digit())
+            .map_or(b.len(), |p| i + p);
+        if !matches!(b.get(run_end), Some(b'-' | b'/' | b' ' | b':' | b'.' | b',')) {
+            return None;
+        }
         time_at(b, i)
             .map(|e| (e, TIME))
             .or_else(|| phone_at(b, i).map(|e| (e, PHONE)))
