@@ -186,10 +186,12 @@ pub(super) const IP_CHAR: u32 = 1 << 13;
 pub(super) const HOST_CHAR: u32 = 1 << 14;
 /// Hex digits and the `-`/`:` that join hex groups.
 pub(super) const HEX_JOIN: u32 = 1 << 15;
-/// What base64 (and JWTs) are made of.
-pub(super) const B64_CHAR: u32 = 1 << 16;
+/// What JWTs are made of: letters, digits, `- _ . =`.
+pub(super) const JWT_CHAR: u32 = 1 << 16;
 /// A space or a delimiter: what ends a word in the scanner.
 pub(super) const WORD_END: u32 = 1 << 17;
+/// What base64 is made of: letters, digits, `+ / = _ -`.
+pub(super) const B64_CHAR: u32 = 1 << 18;
 
 /// Characters that end a word and are kept as they are.
 pub(super) const DELIMITERS: &[u8] = b"\"'`()[]{}<>,;=&?!|*#";
@@ -205,27 +207,27 @@ pub(super) const CLASSES: [u32; 256] = {
         let b = c as u8;
         let mut bits = 0;
         if b.is_ascii_digit() {
-            bits |= DIGIT | ALNUM | HEXDIGIT | IP_CHAR | HOST_CHAR | HEX_JOIN | B64_CHAR;
+            bits |= DIGIT | ALNUM | HEXDIGIT | IP_CHAR | HOST_CHAR | HEX_JOIN | JWT_CHAR | B64_CHAR;
         }
         if b.is_ascii_uppercase() {
-            bits |= UPPER | ALNUM | B64_CHAR;
+            bits |= UPPER | ALNUM | JWT_CHAR | B64_CHAR;
         }
         if b.is_ascii_lowercase() {
-            bits |= LOWER | ALNUM | HOST_CHAR | B64_CHAR;
+            bits |= LOWER | ALNUM | HOST_CHAR | JWT_CHAR | B64_CHAR;
         }
         if b.is_ascii_hexdigit() {
             bits |= HEXDIGIT | IP_CHAR | HEX_JOIN;
         }
         bits |= match b {
             b'@' => AT | OUTER_SEP,
-            b'.' => DOT | INNER_SEP | IP_CHAR | HOST_CHAR | B64_CHAR,
-            b'-' => INNER_SEP | HOST_CHAR | HEX_JOIN | B64_CHAR,
-            b'_' => INNER_SEP | OTHER | B64_CHAR,
+            b'.' => DOT | INNER_SEP | IP_CHAR | HOST_CHAR | JWT_CHAR,
+            b'-' => INNER_SEP | HOST_CHAR | HEX_JOIN | JWT_CHAR | B64_CHAR,
+            b'_' => INNER_SEP | OTHER | JWT_CHAR | B64_CHAR,
             b':' => COLON | OUTER_SEP | OTHER | IP_CHAR | HOST_CHAR | HEX_JOIN,
             b'/' => SLASH | OUTER_SEP | OTHER | IP_CHAR | B64_CHAR,
             b'\\' => BACKSLASH | OUTER_SEP | OTHER,
             b'+' => OUTER_SEP | OTHER | B64_CHAR,
-            b'=' => OUTER_SEP | OTHER | B64_CHAR,
+            b'=' => OUTER_SEP | OTHER | JWT_CHAR | B64_CHAR,
             b'~' | b'%' => OUTER_SEP | OTHER,
             b'[' | b']' => OTHER | IP_CHAR,
             _ if b.is_ascii_alphanumeric() => 0,

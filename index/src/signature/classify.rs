@@ -1,8 +1,8 @@
 //! Word classification: what a whole word is (a number, UUID, IP, host, e-mail, id, ...).
 
 use super::bytes::{
-    byte, digits, find, pack, pack_all, Classes, ALNUM, AT, B64_CHAR, COLON, DIGIT, DOT, HEXDIGIT, HEX_JOIN,
-    HOST_CHAR, IP_CHAR, LOWER, OTHER, UPPER,
+    byte, digits, find, pack, pack_all, Classes, WordSet, ALNUM, AT, B64_CHAR, COLON, DIGIT, DOT, HEXDIGIT,
+    HEX_JOIN, HOST_CHAR, IP_CHAR, JWT_CHAR, LOWER, OTHER, SLASH, UPPER,
 };
 use super::{B64, DURATION, EMAIL, HEX, HOST, ID, IP, NUM, PHONE, TIME, UUID};
 
@@ -41,7 +41,7 @@ pub(super) fn classify_with(b: &[u8], classes: Classes) -> Option<Class> {
         if dot && !upper && !other && is_host(b) {
             return Some(Class::Is(HOST));
         }
-        if b.len() >= 20 && classes.all(B64_CHAR) && is_b64(b) {
+        if b.len() >= 20 && is_b64(b, classes) {
             return Some(Class::Is(B64));
         }
         if b.len() >= 3 && classes.has(COLON) && classes.all(IP_CHAR) && is_ip(b) {
@@ -78,7 +78,7 @@ pub(super) fn classify_with(b: &[u8], classes: Classes) -> Option<Class> {
     if !all_hex && classes.all(HEX_JOIN) && is_hex_id(b) {
         return Some(Class::Is(HEX));
     }
-    if b.len() >= 20 && classes.all(B64_CHAR) && is_b64(b) {
+    if b.len() >= 20 && is_b64(b, classes) {
         return Some(Class::Is(B64));
     }
     if b.len() >= 6 && classes.all(ALNUM) && is_random_id(b) {
@@ -232,7 +232,7 @@ pub(super) fn is_ip(b: &[u8]) -> bool {
             .all(|c| c.is_ascii_hexdigit() || *c == b':' || *c == b'.')
 }
 
-pub(super) const TLDS: &[u128] = &pack_all([
+const TLDS_PACKED: &[u128] = &pack_all([
     "com",
     "net",
     "org",
@@ -299,6 +299,7 @@ pub(super) const TLDS: &[u128] = &pack_all([
     "live",
     "in",
 ]);
+pub(super) const TLDS: WordSet = WordSet::new(TLDS_PACKED);
 
 /// `api.example.com`, `ip-10-0-0-1.ec2.internal`, with an optional `:port`.
 pub(super) fn is_host(b: &[u8]) -> bool {
@@ -306,22 +307,22 @@ pub(super) fn is_host(b: &[u8]) -> bool {
         Some(p) if p + 1 < b.len() && b[p + 1..].iter().all(u8::is_ascii_digit) => &b[..p],
         _ => b,
     };
-    let mut labels = 0;
-    let mut last: &[u8] = &[];
-    for label in b.split(|c| *c == b'.') {
-        if label.is_empty()
-            || label[0] == b'-'
-            || !label
+    // Few dotted words end in a TLD (`java.lang.Foo`, `app.js`): that is tried first. A
+    // label that packs like a TLD but is not one (upper case, NUL) fails the labels below.
+    let Some(dot) = b.iter().rposition(|c| *c == b'.') else {
+        return false;
+    };
+    let last = &b[dot + 1..];
+    if last.len() > 16 || !TLDS.contains(pack(last)) {
+        return false;
+    }
+    b.split(|c| *c == b'.').all(|label| {
+        !label.is_empty()
+            && label[0] != b'-'
+            && label
                 .iter()
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
-        {
-            return false;
-        }
-        labels += 1;
-        last = label;
-    }
-    // A label is lower-case letters, digits and `-` (no NUL): packing it is exact.
-    labels >= 2 && last.len() <= 16 && TLDS.contains(&pack(last))
+    })
 }
 
 pub(super) fn is_email(b: &[u8]) -> bool {
@@ -363,18 +364,15 @@ pub(super) fn is_hex_id(b: &[u8]) -> bool {
     joined && hex >= 12 && digit && b[0].is_ascii_hexdigit() && b[b.len() - 1].is_ascii_hexdigit()
 }
 
-pub(super) fn is_b64(b: &[u8]) -> bool {
-    if b.starts_with(b"eyJ")
-        && b.len() >= 20
-        && b.iter().all(|c| c.is_ascii_alphanumeric() || b"-_.=".contains(c))
-    {
+/// `classes`: the word's byte classes, which answer most of the questions.
+pub(super) fn is_b64(b: &[u8], classes: Classes) -> bool {
+    if b.starts_with(b"eyJ") && b.len() >= 20 && classes.all(JWT_CHAR) {
         return true;
     }
     if b.len() < 20 || b[0] == b'/' {
         return false;
     }
-    let slash = b.contains(&b'/');
-    if slash && !b.ends_with(b"=") {
+    if classes.has(SLASH) && !b.ends_with(b"=") {
         return false;
     }
     let class = |c: &u8| {
@@ -386,11 +384,10 @@ pub(super) fn is_b64(b: &[u8]) -> bool {
             2
         }
     };
-    b.iter()
-        .all(|c| c.is_ascii_alphanumeric() || b"+/=_-".contains(c))
-        && b.iter().any(u8::is_ascii_uppercase)
-        && b.iter().any(u8::is_ascii_lowercase)
-        && (b.iter().any(u8::is_ascii_digit)
+    classes.all(B64_CHAR)
+        && classes.has(UPPER)
+        && classes.has(LOWER)
+        && (classes.has(DIGIT)
             || b.windows(2).filter(|w| class(&w[0]) != class(&w[1])).count() * 3 >= b.len())
 }
 
