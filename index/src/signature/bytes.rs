@@ -1,4 +1,6 @@
-//! Byte-level matching helpers shared by the scanner, the patterns and the classifier.
+//! Byte-level matching helpers shared by the scanner, the patterns and the classifier:
+//! searches, digit runs, word lists packed into integers, and the byte-class table a word
+//! is summarised with in one pass.
 
 /// The first `needle` at or after `from`.
 pub(super) fn find(b: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
