@@ -1,6 +1,9 @@
 //! Word classification: what a whole word is (a number, UUID, IP, host, e-mail, id, ...).
 
-use super::bytes::{byte, digits, find};
+use super::bytes::{
+    byte, digits, find, pack, pack_all, Classes, WordSet, ALNUM, AT, B64_CHAR, COLON, DIGIT, DOT, HEXDIGIT,
+    HEX_JOIN, HOST_CHAR, IP_CHAR, JWT_CHAR, LOWER, OTHER, SLASH, UPPER,
+};
 use super::{B64, DURATION, EMAIL, HEX, HOST, ID, IP, NUM, PHONE, TIME, UUID};
 
 pub(super) const DURATION_UNITS: &[&str] = &[
@@ -16,32 +19,32 @@ pub(super) enum Class {
 }
 
 pub(super) fn classify(w: &str) -> Option<Class> {
-    let b = w.as_bytes();
+    classify_with(w.as_bytes(), Classes::of(w.as_bytes()))
+}
+
+/// `classify` of a word whose byte classes are known. Each check runs only if those
+/// classes allow it to match, so a word is read again only by the checks that can succeed.
+pub(super) fn classify_with(b: &[u8], classes: Classes) -> Option<Class> {
     if b.is_empty() {
         return None;
     }
-    // One pass over the word decides which checks can apply.
-    let (mut digit, mut upper, mut at, mut dot, mut other) = (false, false, false, false, false);
-    for &c in b {
-        match c {
-            b'0'..=b'9' => digit = true,
-            b'A'..=b'Z' => upper = true,
-            b'a'..=b'z' => {}
-            b'@' => at = true,
-            b'.' => dot = true,
-            b'-' => {}
-            _ => other = true,
-        }
-    }
+    let (digit, upper, at, dot, other) = (
+        classes.has(DIGIT),
+        classes.has(UPPER),
+        classes.has(AT),
+        classes.has(DOT),
+        classes.has(OTHER),
+    );
+    let letter = classes.has(UPPER | LOWER);
     if !digit && !at {
         // Words, dotted names (`java.lang.Foo`), hosts, long random letters.
         if dot && !upper && !other && is_host(b) {
             return Some(Class::Is(HOST));
         }
-        if b.len() >= 20 && is_b64(b) {
+        if b.len() >= 20 && is_b64(b, classes) {
             return Some(Class::Is(B64));
         }
-        if b.len() >= 3 && b.contains(&b':') && is_ip(b) {
+        if b.len() >= 3 && classes.has(COLON) && classes.all(IP_CHAR) && is_ip(b) {
             return Some(Class::Is(IP));
         }
         return None;
@@ -52,7 +55,9 @@ pub(super) fn classify(w: &str) -> Option<Class> {
     {
         return Some(Class::Is(HEX));
     }
-    if b.len() >= 8 && b.iter().all(u8::is_ascii_hexdigit) && is_hex_id(b) {
+    let all_hex = classes.all(HEXDIGIT);
+    // is_hex_id of all hex digits: a digit and a letter.
+    if b.len() >= 8 && all_hex && digit && letter {
         return Some(Class::Is(HEX));
     }
     if let Some(class) = number(b) {
@@ -61,22 +66,22 @@ pub(super) fn classify(w: &str) -> Option<Class> {
     if is_uuid(b) {
         return Some(Class::Is(UUID));
     }
-    if is_ip(b) {
+    if classes.all(IP_CHAR) && is_ip(b) {
         return Some(Class::Is(IP));
     }
-    if is_email(b) {
+    if at && is_email(b) {
         return Some(Class::Is(EMAIL));
     }
-    if is_host(b) {
+    if dot && classes.all(HOST_CHAR) && is_host(b) {
         return Some(Class::Is(HOST));
     }
-    if is_hex_id(b) {
+    if !all_hex && classes.all(HEX_JOIN) && is_hex_id(b) {
         return Some(Class::Is(HEX));
     }
-    if is_b64(b) {
+    if b.len() >= 20 && is_b64(b, classes) {
         return Some(Class::Is(B64));
     }
-    if is_random_id(b) {
+    if b.len() >= 6 && classes.all(ALNUM) && is_random_id(b) {
         return Some(Class::Is(ID));
     }
     None
@@ -227,7 +232,7 @@ pub(super) fn is_ip(b: &[u8]) -> bool {
             .all(|c| c.is_ascii_hexdigit() || *c == b':' || *c == b'.')
 }
 
-pub(super) const TLDS: &[&str] = &[
+const TLDS_PACKED: &[u128] = &pack_all([
     "com",
     "net",
     "org",
@@ -293,7 +298,8 @@ pub(super) const TLDS: &[&str] = &[
     "shop",
     "live",
     "in",
-];
+]);
+pub(super) const TLDS: WordSet = WordSet::new(TLDS_PACKED);
 
 /// `api.example.com`, `ip-10-0-0-1.ec2.internal`, with an optional `:port`.
 pub(super) fn is_host(b: &[u8]) -> bool {
@@ -301,21 +307,22 @@ pub(super) fn is_host(b: &[u8]) -> bool {
         Some(p) if p + 1 < b.len() && b[p + 1..].iter().all(u8::is_ascii_digit) => &b[..p],
         _ => b,
     };
-    let mut labels = 0;
-    let mut last: &[u8] = &[];
-    for label in b.split(|c| *c == b'.') {
-        if label.is_empty()
-            || label[0] == b'-'
-            || !label
+    // Few dotted words end in a TLD (`java.lang.Foo`, `app.js`): that is tried first. A
+    // label that packs like a TLD but is not one (upper case, NUL) fails the labels below.
+    let Some(dot) = b.iter().rposition(|c| *c == b'.') else {
+        return false;
+    };
+    let last = &b[dot + 1..];
+    if last.len() > 16 || !TLDS.contains(pack(last)) {
+        return false;
+    }
+    b.split(|c| *c == b'.').all(|label| {
+        !label.is_empty()
+            && label[0] != b'-'
+            && label
                 .iter()
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
-        {
-            return false;
-        }
-        labels += 1;
-        last = label;
-    }
-    labels >= 2 && TLDS.iter().any(|t| t.as_bytes() == last)
+    })
 }
 
 pub(super) fn is_email(b: &[u8]) -> bool {
@@ -357,18 +364,15 @@ pub(super) fn is_hex_id(b: &[u8]) -> bool {
     joined && hex >= 12 && digit && b[0].is_ascii_hexdigit() && b[b.len() - 1].is_ascii_hexdigit()
 }
 
-pub(super) fn is_b64(b: &[u8]) -> bool {
-    if b.starts_with(b"eyJ")
-        && b.len() >= 20
-        && b.iter().all(|c| c.is_ascii_alphanumeric() || b"-_.=".contains(c))
-    {
+/// `classes`: the word's byte classes, which answer most of the questions.
+pub(super) fn is_b64(b: &[u8], classes: Classes) -> bool {
+    if b.starts_with(b"eyJ") && b.len() >= 20 && classes.all(JWT_CHAR) {
         return true;
     }
     if b.len() < 20 || b[0] == b'/' {
         return false;
     }
-    let slash = b.contains(&b'/');
-    if slash && !b.ends_with(b"=") {
+    if classes.has(SLASH) && !b.ends_with(b"=") {
         return false;
     }
     let class = |c: &u8| {
@@ -380,11 +384,10 @@ pub(super) fn is_b64(b: &[u8]) -> bool {
             2
         }
     };
-    b.iter()
-        .all(|c| c.is_ascii_alphanumeric() || b"+/=_-".contains(c))
-        && b.iter().any(u8::is_ascii_uppercase)
-        && b.iter().any(u8::is_ascii_lowercase)
-        && (b.iter().any(u8::is_ascii_digit)
+    classes.all(B64_CHAR)
+        && classes.has(UPPER)
+        && classes.has(LOWER)
+        && (classes.has(DIGIT)
             || b.windows(2).filter(|w| class(&w[0]) != class(&w[1])).count() * 3 >= b.len())
 }
 

@@ -12,11 +12,18 @@ pub(super) fn json_flatten(text: &str) -> String {
         if !in_string {
             if c == b'"' {
                 in_string = true;
-            }
-            if !c.is_ascii_whitespace() {
                 out.push(c);
+                i += 1;
+            } else if c.is_ascii_whitespace() {
+                i += 1;
+            } else {
+                // A run of tokens is copied at once.
+                let start = i;
+                while i < b.len() && !b[i].is_ascii_whitespace() && b[i] != b'"' {
+                    i += 1;
+                }
+                out.extend_from_slice(&b[start..i]);
             }
-            i += 1;
             continue;
         }
         match c {
@@ -43,7 +50,15 @@ pub(super) fn json_flatten(text: &str) -> String {
                 i += 2;
                 continue;
             }
-            _ => out.push(c),
+            _ => {
+                // The rest of a string up to its end or an escape is copied at once.
+                let start = i;
+                while i < b.len() && !matches!(b[i], b'"' | b'\\') {
+                    i += 1;
+                }
+                out.extend_from_slice(&b[start..i]);
+                continue;
+            }
         }
         i += 1;
     }

@@ -1,13 +1,24 @@
 //! Markup (HTML, XML/TwiML) is reduced to text the scanner reads.
 
-use super::bytes::{find, find_ci};
+use super::bytes::{find, find_byte, find_ci};
 use super::out::Out;
 use super::scan::scan;
 use super::{cut, MAX_LITERAL_BYTES};
 
 pub(super) fn looks_like_html(text: &str) -> bool {
+    // One pass over the `<`s rather than a search per tag name.
     let b = text.as_bytes();
-    find_ci(b, 0, b"<html").is_some() || find_ci(b, 0, b"<body").is_some() || find_ci(b, 0, b"<br").is_some()
+    let mut i = 0;
+    while let Some(p) = find_byte(b, i, b'<') {
+        let after = &b[p + 1..];
+        let starts =
+            |name: &[u8]| after.len() >= name.len() && after[..name.len()].eq_ignore_ascii_case(name);
+        if starts(b"html") || starts(b"body") || starts(b"br") {
+            return true;
+        }
+        i = p + 1;
+    }
+    false
 }
 
 pub(super) const HTML_ELEMENTS: &[&str] = &[
@@ -37,13 +48,13 @@ pub(super) fn markup(text: &str, out: &mut Out) {
                         {
                             html = Some(true);
                         }
-                        i = find(b, i + 2, b">").map_or(b.len(), |p| p + 1);
+                        i = find_byte(b, i + 2, b'>').map_or(b.len(), |p| p + 1);
                     }
                     out.space();
                     continue;
                 }
                 Some(b'?') => {
-                    i = find(b, i + 2, b">").map_or(b.len(), |p| p + 1);
+                    i = find_byte(b, i + 2, b'>').map_or(b.len(), |p| p + 1);
                     out.space();
                     continue;
                 }
@@ -85,10 +96,15 @@ pub(super) fn markup(text: &str, out: &mut Out) {
             }
         }
         // Text up to the next '<' (a '<' that opens no tag is text).
-        let end = find(b, i + 1, b"<").unwrap_or(b.len());
-        decoded.clear();
-        decode_entities(&text[i..end], &mut decoded);
-        scan(&decoded, out);
+        let end = find_byte(b, i + 1, b'<').unwrap_or(b.len());
+        let segment = &text[i..end];
+        if find_byte(segment.as_bytes(), 0, b'&').is_some() {
+            decoded.clear();
+            decode_entities(segment, &mut decoded);
+            scan(&decoded, out);
+        } else {
+            scan(segment, out);
+        }
         out.space();
         i = end;
     }
@@ -100,8 +116,13 @@ pub(super) fn tag_end(b: &[u8], mut i: usize) -> usize {
     while i < b.len() {
         let c = b[i];
         if quote != 0 {
-            if c == quote {
-                quote = 0;
+            // Attribute values (URLs, class lists) are skipped a word at a time.
+            match find_byte(b, i, quote) {
+                Some(close) => {
+                    quote = 0;
+                    i = close;
+                }
+                None => return b.len(),
             }
         } else if c == b'"' || c == b'\'' {
             quote = c;

@@ -83,13 +83,31 @@ pub fn parse_id(text: &str) -> Option<u64> {
 
 fn signature_id(status_code: Option<u32>, template: &str) -> u64 {
     const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-    const PRIME: u64 = 0x0000_0100_0000_01b3;
-    let status = match status_code {
-        Some(code) => code.to_string(),
-        None => "-".to_owned(),
+    // The status in decimal, written on the stack: this runs for every record.
+    let mut digits = [0u8; 10];
+    let status: &[u8] = match status_code {
+        Some(mut code) => {
+            let mut start = digits.len();
+            loop {
+                start -= 1;
+                digits[start] = b'0' + (code % 10) as u8;
+                code /= 10;
+                if code == 0 {
+                    break;
+                }
+            }
+            &digits[start..]
+        }
+        None => b"-",
     };
-    let mut hash = OFFSET;
-    for &byte in status.as_bytes().iter().chain(b"\n").chain(template.as_bytes()) {
+    let hash = fnv1a(OFFSET, status);
+    let hash = fnv1a(hash, b"\n");
+    fnv1a(hash, template.as_bytes())
+}
+
+fn fnv1a(mut hash: u64, bytes: &[u8]) -> u64 {
+    const PRIME: u64 = 0x0000_0100_0000_01b3;
+    for &byte in bytes {
         hash ^= u64::from(byte);
         hash = hash.wrapping_mul(PRIME);
     }
@@ -127,7 +145,11 @@ fn cut(text: &str, max: usize) -> &str {
 fn template(body: &str) -> String {
     let text = cut(body, TEMPLATE_PREFIX_BYTES);
     let text = text.trim_start_matches(|c: char| c.is_whitespace() || c == '\u{feff}');
-    let mut out = Out::default();
+    // Sized for most templates, so the template is not grown a few times on the way.
+    let mut out = Out {
+        text: String::with_capacity(text.len().min(MAX_TEMPLATE_BYTES) + 64),
+        space: false,
+    };
     match text.as_bytes().first() {
         None => {}
         Some(b'{') | Some(b'[') => scan(&json_flatten(text), &mut out),

@@ -1,9 +1,9 @@
 //! Patterns that span several words: dates and times, phone numbers, spaced durations
 //! (`30 seconds`) and grouped numbers (`1,234`).
 
-use super::bytes::{byte, digits, spaces, word_in};
+use super::bytes::{alphabetic_word, byte, digits, pack_all, spaces, word_in, WordSet};
 
-pub(super) const MONTHS: &[&str] = &[
+const MONTHS_PACKED: &[u128] = &pack_all([
     "jan",
     "feb",
     "mar",
@@ -28,8 +28,8 @@ pub(super) const MONTHS: &[&str] = &[
     "october",
     "november",
     "december",
-];
-pub(super) const WEEKDAYS: &[&str] = &[
+]);
+const WEEKDAYS_PACKED: &[u128] = &pack_all([
     "mon",
     "tue",
     "wed",
@@ -44,11 +44,15 @@ pub(super) const WEEKDAYS: &[&str] = &[
     "friday",
     "saturday",
     "sunday",
-];
-pub(super) const ZONES: &[&str] = &[
+]);
+const ZONES_PACKED: &[u128] = &pack_all([
     "utc", "gmt", "z", "est", "edt", "cst", "cdt", "mst", "mdt", "pst", "pdt", "cet", "cest", "bst", "ist",
     "jst",
-];
+]);
+pub(super) const MONTHS: WordSet = WordSet::new(MONTHS_PACKED);
+pub(super) const WEEKDAYS: WordSet = WordSet::new(WEEKDAYS_PACKED);
+pub(super) const ZONES: WordSet = WordSet::new(ZONES_PACKED);
+const AM_PM: WordSet = WordSet::new(&pack_all(["am", "pm"]));
 
 /// `10:00`, `10:00:00`, `10:00:00.123`, with `AM`/`PM`.
 pub(super) fn clock(b: &[u8], i: usize) -> Option<usize> {
@@ -65,7 +69,7 @@ pub(super) fn clock(b: &[u8], i: usize) -> Option<usize> {
         }
     }
     let k = if b.get(j) == Some(&b' ') { j + 1 } else { j };
-    if let Some(m) = word_in(b, k, &["am", "pm"]) {
+    if let Some(m) = word_in(b, k, &AM_PM) {
         j = m;
     }
     Some(j)
@@ -91,7 +95,7 @@ pub(super) fn zone(b: &[u8], i: usize) -> usize {
         }
     }
     if k > i || b.get(i).is_some_and(u8::is_ascii_uppercase) {
-        if let Some(j) = word_in(b, k, ZONES) {
+        if let Some(j) = word_in(b, k, &ZONES) {
             return j;
         }
     }
@@ -126,31 +130,36 @@ pub(super) fn time_at(b: &[u8], i: usize) -> Option<usize> {
         let d = digits(b, i, 1, 2)?;
         // 01/Dec/2026:10:00:00 +0000, 12/01/2026 10:00
         if let Some(k) = byte(b, d, b'/') {
-            let k = word_in(b, k, MONTHS).or_else(|| digits(b, k, 1, 2))?;
+            let k = word_in(b, k, &MONTHS).or_else(|| digits(b, k, 1, 2))?;
             let k = byte(b, k, b'/')?;
             let k = digits(b, k, 4, 4).or_else(|| digits(b, k, 2, 2))?;
             return Some(after_date(b, k));
         }
         // 1 Dec 2026
-        if let Some(k) = byte(b, d, b' ').and_then(|k| word_in(b, k, MONTHS)) {
+        if let Some(k) = byte(b, d, b' ').and_then(|k| word_in(b, k, &MONTHS)) {
             let k = byte(b, k, b' ').and_then(|k| digits(b, k, 4, 4))?;
             return Some(after_date(b, k));
         }
         return clock(b, i).map(|k| zone(b, k));
     }
-    let (month, weekday) = (word_in(b, i, MONTHS), word_in(b, i, WEEKDAYS));
+    if !month_or_weekday_start(b, i) {
+        return None;
+    }
+    let (end, word) = alphabetic_word(b, i)?;
+    let month = MONTHS.contains(word).then_some(end);
+    let weekday = WEEKDAYS.contains(word).then_some(end);
     let mut j = match (weekday, month) {
         (Some(w), _) => {
             let k = byte(b, w, b',').unwrap_or(w);
             let k = spaces(b, k)?;
             // Tue, 01 Dec 2026 10:00:00 GMT
             if let Some(d) = digits(b, k, 1, 2) {
-                let m = byte(b, d, b' ').and_then(|m| word_in(b, m, MONTHS))?;
+                let m = byte(b, d, b' ').and_then(|m| word_in(b, m, &MONTHS))?;
                 let y = byte(b, m, b' ').and_then(|y| digits(b, y, 4, 4))?;
                 return Some(after_date(b, y));
             }
             // Tue Dec 01 10:00:00 UTC 2026 (ctime, Java's Date)
-            word_in(b, k, MONTHS)?
+            word_in(b, k, &MONTHS)?
         }
         (None, Some(m)) => m,
         (None, None) => return None,
@@ -171,6 +180,39 @@ pub(super) fn time_at(b: &[u8], i: usize) -> Option<usize> {
         end = y;
     }
     Some(end)
+}
+
+/// The three letters every month and weekday name starts with (`jan`, `sept` → `sep`).
+const MONTH_OR_WEEKDAY_STARTS: [&[u8; 3]; 19] = [
+    b"jan", b"feb", b"mar", b"apr", b"may", b"jun", b"jul", b"aug", b"sep", b"oct", b"nov", b"dec", b"mon",
+    b"tue", b"wed", b"thu", b"fri", b"sat", b"sun",
+];
+
+/// One bit per three lower-case letters: whether a month or weekday name starts so.
+const MONTH_OR_WEEKDAY_BITS: [u64; 26 * 26 * 26 / 64 + 1] = {
+    let mut bits = [0u64; 26 * 26 * 26 / 64 + 1];
+    let mut n = 0;
+    while n < MONTH_OR_WEEKDAY_STARTS.len() {
+        let w = MONTH_OR_WEEKDAY_STARTS[n];
+        let slot = (w[0] - b'a') as usize * 676 + (w[1] - b'a') as usize * 26 + (w[2] - b'a') as usize;
+        bits[slot / 64] |= 1 << (slot % 64);
+        n += 1;
+    }
+    bits
+};
+
+/// Whether the word at `i` can be a month or weekday name: most words starting with the
+/// same letter are turned away here, before the whole word is read.
+fn month_or_weekday_start(b: &[u8], i: usize) -> bool {
+    let Some(&[c0, c1, c2]) = b.get(i..i + 3).map(|s| <&[u8; 3]>::try_from(s).unwrap()) else {
+        return false;
+    };
+    if !(c0.is_ascii_alphabetic() && c1.is_ascii_alphabetic() && c2.is_ascii_alphabetic()) {
+        return false;
+    }
+    let letter = |c: u8| usize::from(c.to_ascii_lowercase() - b'a');
+    let slot = letter(c0) * 676 + letter(c1) * 26 + letter(c2);
+    MONTH_OR_WEEKDAY_BITS[slot / 64] & (1 << (slot % 64)) != 0
 }
 
 /// `+1 415 555 0100`, `+44 (20) 7946-0958`, `(415) 555-0100`, `415-555-0100`, `1-800-555-0100`.
@@ -214,7 +256,7 @@ pub(super) fn phone_at(b: &[u8], i: usize) -> Option<usize> {
     }
 }
 
-pub(super) const DURATION_WORDS: &[&str] = &[
+const DURATION_WORDS_PACKED: &[u128] = &pack_all([
     "ns",
     "us",
     "ms",
@@ -238,7 +280,8 @@ pub(super) const DURATION_WORDS: &[&str] = &[
     "milliseconds",
     "microseconds",
     "nanoseconds",
-];
+]);
+pub(super) const DURATION_WORDS: WordSet = WordSet::new(DURATION_WORDS_PACKED);
 
 /// `30 seconds`, `1.5 s`.
 pub(super) fn spaced_duration(b: &[u8], i: usize) -> Option<usize> {
@@ -247,7 +290,7 @@ pub(super) fn spaced_duration(b: &[u8], i: usize) -> Option<usize> {
         j = k;
     }
     let j = byte(b, j, b' ')?;
-    word_in(b, j, DURATION_WORDS)
+    word_in(b, j, &DURATION_WORDS)
 }
 
 /// `1,234`, `12,345,678.90`.

@@ -1,28 +1,13 @@
 //! The scanner: splits text into spaces, delimiters, multi-word patterns and words.
 
+use super::bytes::{is_space, Classes, CLASSES, WORD_END};
 use super::out::Out;
 use super::patterns::{grouped_number, phone_at, spaced_duration, time_at};
 use super::words::word;
 use super::{DURATION, NUM, PHONE, TIME};
 
-/// Characters that end a word and are kept as they are.
 pub(super) fn is_delimiter(c: u8) -> bool {
-    DELIMITERS[usize::from(c)]
-}
-
-pub(super) const DELIMITERS: [bool; 256] = {
-    let mut table = [false; 256];
-    let chars = b"\"'`()[]{}<>,;=&?!|*#";
-    let mut i = 0;
-    while i < chars.len() {
-        table[chars[i] as usize] = true;
-        i += 1;
-    }
-    table
-};
-
-pub(super) fn is_space(c: u8) -> bool {
-    c <= b' ' || c == 0x7f
+    CLASSES[usize::from(c)] & WORD_END != 0 && !is_space(c)
 }
 
 pub(super) fn scan(text: &str, out: &mut Out) {
@@ -48,8 +33,15 @@ pub(super) fn scan(text: &str, out: &mut Out) {
             i += 1;
             continue;
         }
-        let mut j = i;
-        while j < b.len() && !is_delimiter(b[j]) && !is_space(b[j]) {
+        // The word's byte classes are gathered on the way to its end, for the classifier.
+        let (mut j, mut any, mut all) = (i, 0, u32::MAX);
+        while j < b.len() {
+            let bits = CLASSES[usize::from(b[j])];
+            if bits & WORD_END != 0 {
+                break;
+            }
+            any |= bits;
+            all &= bits;
             j += 1;
         }
         let mut k = j;
@@ -57,7 +49,12 @@ pub(super) fn scan(text: &str, out: &mut Out) {
             k -= 1;
         }
         if k > i {
-            word(&text[i..k], out);
+            let classes = if k == j {
+                Classes { any, all }
+            } else {
+                Classes::of(&b[i..k])
+            };
+            word(&text[i..k], classes, out);
         }
         for &p in &b[k..j] {
             out.punct(p);
@@ -71,6 +68,15 @@ pub(super) fn scan(text: &str, out: &mut Out) {
 pub(super) fn special(b: &[u8], i: usize) -> Option<(usize, &'static str)> {
     let c = b[i];
     let found = if c.is_ascii_digit() {
+        // Every digit pattern goes on after its first run of digits with one of these (or
+        // stops there): most numbers and digit-led ids are turned away here.
+        let run_end = b[i..]
+            .iter()
+            .position(|c| !c.is_ascii_digit())
+            .map_or(b.len(), |p| i + p);
+        if !matches!(b.get(run_end), Some(b'-' | b'/' | b' ' | b':' | b'.' | b',')) {
+            return None;
+        }
         time_at(b, i)
             .map(|e| (e, TIME))
             .or_else(|| phone_at(b, i).map(|e| (e, PHONE)))

@@ -1,12 +1,14 @@
 //! Words: a run without spaces and delimiters, written as a placeholder, a URL, a path
 //! or a compound of classified parts.
 
-use super::classify::{classify, is_ip, is_segment_id, is_value_id, Class};
+use super::bytes::{find, Classes, BACKSLASH, CLASSES, COLON, DOT, INNER_SEP, OUTER_SEP, SLASH};
+use super::classify::{classify, classify_with, is_ip, is_segment_id, is_value_id, Class};
 use super::out::Out;
 use super::{cut, EMAIL, HEX, HOST, ID, IP, LINE, MAX_LITERAL_BYTES, NUM};
 
-pub(super) fn word(w: &str, out: &mut Out) {
-    match classify(w) {
+/// `classes`: the word's byte classes.
+pub(super) fn word(w: &str, classes: Classes, out: &mut Out) {
+    match classify_with(w.as_bytes(), classes) {
         Some(Class::Is(kind)) => return out.placeholder(kind),
         Some(Class::NumberThen(unit)) => {
             out.placeholder(NUM);
@@ -22,13 +24,15 @@ pub(super) fn word(w: &str, out: &mut Out) {
     {
         return out.placeholder(ID);
     }
-    if let Some(p) = w.find("://") {
-        return url(w, p, out);
+    if classes.has(COLON) && classes.has(SLASH) {
+        if let Some(p) = find(w.as_bytes(), 0, b"://") {
+            return url(w, p, out);
+        }
     }
-    if is_path(w) {
+    if classes.has(SLASH | BACKSLASH) && is_path(w) {
         return path(w, out);
     }
-    compound(w, out, true);
+    compound(w, classes, out);
 }
 
 pub(super) fn is_path(w: &str) -> bool {
@@ -90,17 +94,18 @@ pub(super) fn glue_word(name: &str, out: &mut Out, first: bool) {
     if !first {
         out.space = false;
     }
-    match classify(name) {
+    let classes = Classes::of(name.as_bytes());
+    match classify_with(name.as_bytes(), classes) {
         Some(Class::Is(kind @ (IP | HOST | EMAIL))) => push_glued(kind, out),
         Some(_) => push_glued(ID, out),
         None if is_segment_id(name.as_bytes()) => push_glued(ID, out),
         None => {
-            if let Some(colon) = file_line(name) {
+            if let Some(colon) = file_line(name, classes) {
                 push_literal_glued(&name[..colon], out);
                 out.text.push(':');
                 out.text.push_str(LINE);
             } else {
-                compound_glued(name, out);
+                compound_glued(name, classes, out);
             }
         }
     }
@@ -117,7 +122,10 @@ pub(super) fn push_literal_glued(word: &str, out: &mut Out) {
 }
 
 /// `Foo.java:123`, `layer.js:95:5`: the index of the colon before the line.
-pub(super) fn file_line(w: &str) -> Option<usize> {
+pub(super) fn file_line(w: &str, classes: Classes) -> Option<usize> {
+    if !(classes.has(COLON) && classes.has(DOT)) {
+        return None;
+    }
     let b = w.as_bytes();
     let mut end = b.len();
     let mut colon = None;
@@ -140,35 +148,46 @@ pub(super) fn file_line(w: &str) -> Option<usize> {
 }
 
 /// A word of several parts: split at `/ \ @ : = + ~ %` and then at `. - _`, each part
-/// classified on its own.
-pub(super) fn compound(w: &str, out: &mut Out, spaced: bool) {
-    if !spaced {
-        out.space = false;
-    }
+/// classified on its own. Only for a word that `classify` said nothing of.
+pub(super) fn compound(w: &str, classes: Classes, out: &mut Out) {
     out.separate();
-    if let Some(colon) = file_line(w) {
+    if let Some(colon) = file_line(w, classes) {
         out.text.push_str(cut(&w[..colon], MAX_LITERAL_BYTES));
         out.text.push(':');
         out.text.push_str(LINE);
         return;
     }
-    compound_glued(w, out);
+    compound_glued(w, classes, out);
 }
 
-pub(super) fn compound_glued(w: &str, out: &mut Out) {
-    split_classify(w, out, b"/\\@:=+~%", true);
+/// Only for a word that `classify` said nothing of: a part that is the whole word is not
+/// classified again.
+pub(super) fn compound_glued(w: &str, classes: Classes, out: &mut Out) {
+    if !classes.has(OUTER_SEP | INNER_SEP) {
+        out.text.push_str(cut(w, MAX_LITERAL_BYTES));
+    } else if !classes.has(OUTER_SEP) {
+        split_classify(w, out, INNER_SEP, true);
+    } else {
+        split_classify(w, out, OUTER_SEP, true);
+    }
 }
 
-pub(super) fn split_classify(w: &str, out: &mut Out, seps: &[u8], outer: bool) {
+/// `whole_is_none`: `classify(w)` is known to be None.
+pub(super) fn split_classify(w: &str, out: &mut Out, seps: u32, whole_is_none: bool) {
     let b = w.as_bytes();
     let mut start = 0;
     for i in 0..=b.len() {
-        if i < b.len() && !seps.contains(&b[i]) {
+        if i < b.len() && CLASSES[usize::from(b[i])] & seps == 0 {
             continue;
         }
         let part = &w[start..i];
         if !part.is_empty() {
-            match classify(part) {
+            let class = if whole_is_none && part.len() == b.len() {
+                None
+            } else {
+                classify(part)
+            };
+            match class {
                 Some(Class::Is(kind)) => {
                     let kind = match kind {
                         // A hex id that happens to have no letter (`18.6e2f1002.<hex>`).
@@ -182,7 +201,7 @@ pub(super) fn split_classify(w: &str, out: &mut Out, seps: &[u8], outer: bool) {
                     out.text.push_str(NUM);
                     out.text.push_str(&part[unit..]);
                 }
-                None if outer => split_classify(part, out, b".-_", false),
+                None if seps == OUTER_SEP => split_classify(part, out, INNER_SEP, true),
                 None => out.text.push_str(cut(part, MAX_LITERAL_BYTES)),
             }
         }
