@@ -7,7 +7,7 @@
 //! ```
 //! Options: `--records N`, `--runs R`, `--query-seconds S`, `--freshness-seconds S`,
 //! `--ingest-only` (sections 1, 2 and the steady state's ingest, for profiling the
-//! indexer), `--steady-days D` (section 7's span, default 31; 0 skips it). Section 6
+//! indexer), `--tail-only` (sections 3 and 8), `--steady-days D` (section 7's span, default 31; 0 skips it). Section 6
 //! measures overload: cheap requests and a second account under one account's heavy
 //! load; section 7 the steady state: the same records over 31 days, in time order and
 //! shuffled; section 8 the live tail: produce → shown latency at 2,000 records/s, and
@@ -57,6 +57,8 @@ struct Options {
     clients: [usize; 2],
     /// Only the ceiling and end-to-end ingest (for profiling the indexer).
     ingest_only: bool,
+    /// Only sections 3 and 8 (freshness and the live tail).
+    tail_only: bool,
     /// Days the steady-state section spreads the records over (0: no such section).
     steady_days: u32,
 }
@@ -82,6 +84,7 @@ impl Options {
             freshness_rate: 2000.0,
             clients: [1, 32],
             ingest_only: args.iter().any(|a| a == "--ingest-only"),
+            tail_only: args.iter().any(|a| a == "--tail-only"),
             steady_days: value("--steady-days").unwrap_or(31.0) as u32,
         }
     }
@@ -147,6 +150,14 @@ fn main() {
     report.insert("records".into(), records.into());
     report.insert("raw_protobuf_bytes".into(), raw_bytes.into());
 
+    if options.tail_only {
+        let broker = Broker::start();
+        let data_root = tempfile::tempdir().unwrap();
+        freshness_section(&binary, &broker, data_root.path(), &options, &mut report);
+        let tail = tail::run(&binary, &broker, data_root.path(), &events, &options);
+        report.insert("tail".into(), tail);
+        return;
+    }
     let writer_config = WriterConfig::default();
     let ceiling = ceiling(&events, &writer_config, options.runs);
     let ceiling_rate = Spread::of(&ceiling.iter().map(|s| records as f64 / s).collect::<Vec<_>>());
@@ -275,20 +286,7 @@ fn main() {
         }),
     );
 
-    let freshness = freshness(&binary, &broker, data_root.path(), &options);
-    println!(
-        "\n3. freshness at {:.0} records/s for {:.0} s: produce → searchable p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms ({} samples; target p99 ≤ 2000 ms)",
-        options.freshness_rate,
-        options.freshness_seconds,
-        freshness.percentile(50.0),
-        freshness.percentile(99.0),
-        freshness.max(),
-        freshness.count()
-    );
-    report.insert(
-        "freshness_ms".into(),
-        json!({"p50": freshness.percentile(50.0), "p99": freshness.percentile(99.0), "max": freshness.max()}),
-    );
+    freshness_section(&binary, &broker, data_root.path(), &options, &mut report);
 
     let (queries, query_rss) = queries(
         &binary,
@@ -513,6 +511,30 @@ fn accounts_by_records(events: &[DebugEvent]) -> Vec<String> {
         .into_iter()
         .map(|(account, _)| account.to_owned())
         .collect()
+}
+
+/// Section 3: freshness, printed and added to `report`.
+fn freshness_section(
+    binary: &Path,
+    broker: &Broker,
+    root: &Path,
+    options: &Options,
+    report: &mut serde_json::Map<String, Value>,
+) {
+    let freshness = freshness(binary, broker, root, options);
+    println!(
+        "\n3. freshness at {:.0} records/s for {:.0} s: produce → searchable p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms ({} samples; target p99 ≤ 2000 ms)",
+        options.freshness_rate,
+        options.freshness_seconds,
+        freshness.percentile(50.0),
+        freshness.percentile(99.0),
+        freshness.max(),
+        freshness.count()
+    );
+    report.insert(
+        "freshness_ms".into(),
+        json!({"p50": freshness.percentile(50.0), "p99": freshness.percentile(99.0), "max": freshness.max()}),
+    );
 }
 
 /// Delays from handing a record to the producer to seeing it in a fresh reader.

@@ -211,9 +211,11 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         tokio::spawn(open_when_created(state.clone(), args.data_dir.clone()));
     }
+    // Every reload makes the latest commit visible to reads and live tails: a reload
+    // of an unchanged index reads only each slice's meta.json.
     tokio::spawn(pivotlog_query::reload_periodically(
         state.clone(),
-        Duration::from_millis(250),
+        Duration::from_millis(100),
     ));
     let listener = args.api.bind().await?;
     tracing::info!(address = %listener.local_addr()?, "serving the API");
