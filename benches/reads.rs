@@ -1,8 +1,9 @@
 //! What a read costs over a retained month against the same records in one day: the
-//! index's reads (listing, searches, stats, detail) timed in-process at one client, on
+//! index's reads (listing, searches, stats, error signatures, detail) timed in-process at
+//! one client, on
 //! the same simulated records indexed once in one time slice and once spread over 31
-//! days with calls arriving out of order; and a listing page of an account with a
-//! million calls against one with a thousand.
+//! days with calls arriving out of order; and a listing page and a signatures page of an
+//! account with a million calls against one with a thousand.
 //!
 //! ```text
 //! cargo bench -p pivotlog-benches --bench reads                # 400 k records, 1 M-call listing, 3 runs
@@ -21,12 +22,22 @@
 //!
 //! Each row prints p50 and p99 over its runs' medians, the ratio of the 31-day p50 to
 //! the one-slice p50 measured in the same run, and the hit count (a search's total, a
-//! listing page's calls, a detail's records), which must be equal in both layouts.
+//! listing page's calls, a detail's records, signature groups' signatures, a signatures
+//! page's records), which must be equal in both layouts. Signature reads are the API's:
+//! every signature in the 31-day window counted (`signature_groups`, 1-day buckets, the
+//! console's interval for 31 days), and for a page those ordered by records and the
+//! details (`signature_details`) of the first 25. `*` counts success bodies too, whose
+//! free text (callflow JSON, TwiML) templates to about one signature per record: beyond
+//! 20,000 signatures (some 40 k records here) the index refuses, and the hits show
+//! `refused` (the row then times the refusal, which 31 slices reach before the last one).
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use pivotlog_index::search::{Search, SearchOrder, SnippetOptions, StatsRequest};
+use pivotlog_index::search::{
+    order_groups, Search, SearchError, SearchOrder, SignatureDetailsRequest, SignatureOrder, SnippetOptions,
+    StatsRequest,
+};
 use pivotlog_index::{IndexWriter, ListCalls, PivotIndex, WriterConfig};
 use pivotlog_proto::kazoo::event_from_doc;
 use pivotlog_proto::{DebugEvent, HttpResponse, Record};
@@ -38,6 +49,8 @@ const DAY_MS: i64 = 86_400_000;
 const DAY0: i64 = 1_790_812_800_000;
 const COMMIT_EVERY: usize = 10_000;
 const PAGE: usize = 50;
+/// The console's page of signatures.
+const SIGNATURE_PAGE: usize = 25;
 
 struct Options {
     records: usize,
@@ -200,6 +213,13 @@ fn time(index: &PivotIndex, query: &Query, seconds: f64) -> Timing {
     (pick(0.5), pick(0.99), hits)
 }
 
+fn shown(hits: u64) -> String {
+    match hits {
+        REFUSED => "refused".into(),
+        hits => hits.to_string(),
+    }
+}
+
 fn median(values: &mut [f64]) -> f64 {
     values.sort_by(f64::total_cmp);
     values[values.len() / 2]
@@ -227,6 +247,39 @@ fn search(account: &str, query: &str, order: SearchOrder) -> Search {
         start: None,
         snippet: SnippetOptions::default(),
     }
+}
+
+/// Hits of a read the index refused (signatures beyond `MAX_SIGNATURES`: the API answers 400).
+const REFUSED: u64 = u64::MAX;
+
+/// Signatures of `account` matching `query` over the 31 days, as the API reads them:
+/// every signature counted (hits: signatures), or with `page`, ordered by records and the
+/// details of the first [`SIGNATURE_PAGE`] (hits: their records, summed histograms).
+fn signatures(account: &str, query: &str, page: bool) -> Query<'static> {
+    let scope = StatsRequest {
+        account_id: account.into(),
+        query: query.into(),
+        created_from_ms: DAY0,
+        created_to_ms: DAY0 + 31 * DAY_MS,
+        interval_ms: DAY_MS,
+    };
+    Box::new(move |index, _| {
+        let mut groups = match index.signature_groups(&scope) {
+            Err(SearchError::TooManySignatures) => return REFUSED,
+            answer => answer.unwrap().groups,
+        };
+        if !page || groups.is_empty() {
+            return groups.len() as u64;
+        }
+        order_groups(&mut groups, SignatureOrder::Records);
+        let ids = groups.iter().take(SIGNATURE_PAGE).map(|group| group.id).collect();
+        let request = SignatureDetailsRequest {
+            scope: scope.clone(),
+            ids,
+        };
+        let details = index.signature_details(&request).unwrap().details;
+        details.iter().flat_map(|detail| &detail.by_time).sum()
+    })
 }
 
 fn main() {
@@ -349,6 +402,16 @@ fn main() {
             find("\"404 Not Found\"", SearchOrder::Newest),
         ),
         ("stats: status_code:>=400, 1 h", stats),
+        ("signature groups: *", signatures(&account, "*", false)),
+        (
+            "signature groups: status>=500",
+            signatures(&account, "status_code:>=500", false),
+        ),
+        ("signature page of 25: *", signatures(&account, "*", true)),
+        (
+            "signature page of 25: status>=500",
+            signatures(&account, "status_code:>=500", true),
+        ),
         ("detail by call id", detail),
     ];
 
@@ -391,16 +454,17 @@ fn main() {
             column(1, |f| f.0),
             column(1, |f| f.1),
             ratio,
-            figures[0][r][0].2,
-            figures[0][r][1].2,
+            shown(figures[0][r][0].2),
+            shown(figures[0][r][1].2),
         );
     }
     big_accounts(&options);
 }
 
 /// One slice holding an account with `big_calls` calls and one with 1,000, each call a
-/// single minimal record (a 200 response with an empty body): summaries are what a
-/// listing reads, and this makes a million of them cheap to write.
+/// single minimal record (a response with an empty body): summaries are what a listing
+/// reads, and this makes a million of them cheap to write. Statuses cycle over six codes,
+/// so each account has six signatures for its signatures page.
 fn big_accounts(options: &Options) {
     const BIG: &str = "b16b16b16b16b16b16b16b16b16b16b1";
     const SMALL: &str = "5a115a115a115a115a115a115a115a11";
@@ -414,7 +478,7 @@ fn big_accounts(options: &Options) {
         created_unix_ms,
         node: "kz1".into(),
         record: Some(Record::Response(HttpResponse {
-            status_code: 200,
+            status_code: [200, 200, 200, 201, 204, 404, 500, 503][i % 8],
             ..Default::default()
         })),
     };
@@ -430,7 +494,8 @@ fn big_accounts(options: &Options) {
     let (index, took) = build(root.path(), events.into_iter());
     let info = index.info().unwrap();
     println!(
-        "\nlisting page ({PAGE} calls) of an account with {} calls vs one with {small_calls}, same slice \
+        "\nlisting page ({PAGE} calls) and signatures page (*, 1 d) of an account with {} calls vs one with \
+         {small_calls}, same slice \
          ({} documents, {} segments, built in {:.1} s); ms, median over {} run(s)",
         options.big_calls,
         info.records(),
@@ -442,14 +507,21 @@ fn big_accounts(options: &Options) {
         "{:<34} {:>12} {:>12} {:>12} {:>12} {:>7}",
         "query", "big p50", "big p99", "small p50", "small p99", "ratio"
     );
-    let rows: [(&str, bool); 2] = [("listing, newest first", false), ("listing, oldest first", true)];
-    for (name, ascending) in rows {
+    fn list(account: &str, ascending: bool) -> Query<'static> {
+        let request = listing(account, ascending);
+        Box::new(move |index, _| index.list_calls(&request).unwrap().calls.len() as u64)
+    }
+    type Ask = fn(&str) -> Query<'static>;
+    let rows: [(&str, Ask); 3] = [
+        ("listing, newest first", |account| list(account, false)),
+        ("listing, oldest first", |account| list(account, true)),
+        ("signature page of 25: *", |account| {
+            signatures(account, "*", true)
+        }),
+    ];
+    for (name, ask) in rows {
         let mut runs = Vec::new();
         for _ in 0..options.runs {
-            let ask = |account: &str| -> Query {
-                let request = listing(account, ascending);
-                Box::new(move |index, _| index.list_calls(&request).unwrap().calls.len() as u64)
-            };
             runs.push((
                 time(&index, &ask(BIG), options.seconds),
                 time(&index, &ask(SMALL), options.seconds),

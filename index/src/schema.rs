@@ -142,7 +142,15 @@ pub fn event_order(event_id: &str) -> u64 {
 
 /// FNV-1a, 64 bits.
 pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+    fnv1a_from(FNV_OFFSET, bytes)
+}
+
+/// FNV-1a 64's starting value.
+pub(crate) const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+
+/// FNV-1a 64 of `bytes` continued from `hash` (a hash of what came before them).
+pub(crate) fn fnv1a_from(hash: u64, bytes: &[u8]) -> u64 {
+    bytes.iter().fold(hash, |hash, byte| {
         (hash ^ u64::from(*byte)).wrapping_mul(0x0000_0100_0000_01b3)
     })
 }
@@ -167,10 +175,15 @@ pub fn from_position(position: u64) -> (i32, i64) {
 
 /// The longest prefix of `text` within [`MAX_INDEXED_TEXT_BYTES`], cut on a char boundary.
 pub(crate) fn indexed_prefix(text: &str) -> &str {
-    if text.len() <= MAX_INDEXED_TEXT_BYTES {
+    prefix_within(text, MAX_INDEXED_TEXT_BYTES)
+}
+
+/// The longest prefix of `text` of at most `max` bytes that ends on a char boundary.
+pub(crate) fn prefix_within(text: &str, max: usize) -> &str {
+    if text.len() <= max {
         return text;
     }
-    let mut end = MAX_INDEXED_TEXT_BYTES;
+    let mut end = max;
     while !text.is_char_boundary(end) {
         end -= 1;
     }

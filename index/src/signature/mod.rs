@@ -39,6 +39,8 @@ mod scan;
 mod tests;
 mod words;
 
+// A prefix on a char boundary, and FNV-1a, as the rest of the index has them.
+use crate::schema::{fnv1a_from, prefix_within as cut, FNV_OFFSET};
 use json::json_flatten;
 use markup::{looks_like_html, markup};
 use out::Out;
@@ -82,7 +84,6 @@ pub fn parse_id(text: &str) -> Option<u64> {
 }
 
 fn signature_id(status_code: Option<u32>, template: &str) -> u64 {
-    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
     // The status in decimal, written on the stack: this runs for every record.
     let mut digits = [0u8; 10];
     let status: &[u8] = match status_code {
@@ -100,18 +101,9 @@ fn signature_id(status_code: Option<u32>, template: &str) -> u64 {
         }
         None => b"-",
     };
-    let hash = fnv1a(OFFSET, status);
-    let hash = fnv1a(hash, b"\n");
-    fnv1a(hash, template.as_bytes())
-}
-
-fn fnv1a(mut hash: u64, bytes: &[u8]) -> u64 {
-    const PRIME: u64 = 0x0000_0100_0000_01b3;
-    for &byte in bytes {
-        hash ^= u64::from(byte);
-        hash = hash.wrapping_mul(PRIME);
-    }
-    hash
+    let hash = fnv1a_from(FNV_OFFSET, status);
+    let hash = fnv1a_from(hash, b"\n");
+    fnv1a_from(hash, template.as_bytes())
 }
 
 // Placeholders.
@@ -128,18 +120,6 @@ const DURATION: &str = "<duration>";
 const LINE: &str = "<line>";
 const PHONE: &str = "<phone>";
 const EMPTY: &str = "<empty>";
-
-/// The longest prefix of `text` of at most `max` bytes that ends on a char boundary.
-fn cut(text: &str, max: usize) -> &str {
-    if text.len() <= max {
-        return text;
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
-}
 
 /// The template of a body (see the module documentation).
 fn template(body: &str) -> String {
