@@ -1,9 +1,8 @@
 //! What a read costs over a retained month against the same records in one day: the
 //! index's reads (listing, searches, stats, error signatures, detail) timed in-process at
-//! one client, on
-//! the same simulated records indexed once in one time slice and once spread over 31
-//! days with calls arriving out of order; and a listing page and a signatures page of an
-//! account with a million calls against one with a thousand.
+//! one client, on the same simulated records indexed once in one time slice and once
+//! spread over 31 days with calls arriving out of order; and a listing page and a
+//! signatures page of an account with a million calls against one with a thousand.
 //!
 //! ```text
 //! cargo bench -p pivotlog-benches --bench reads                # 400 k records, 1 M-call listing, 3 runs

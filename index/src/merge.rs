@@ -6,11 +6,11 @@
 //! interleave. A page's next cursor is the earliest of the parts' next positions, which
 //! is exact because each part's cursor follows everything it returned.
 
-use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashSet, VecDeque};
 
 use pivotlog_proto::DebugEvent;
 
+use crate::interleave;
 use crate::reader::chronological_key;
 use crate::schema::event_order;
 use crate::search::{Counts, Search, SearchCursor, SearchHit, SearchOrder, SearchPage, SearchStats};
@@ -89,7 +89,8 @@ pub fn search_pages(request: &Search, pages: Vec<SearchPage>) -> SearchPage {
     let nexts: Vec<SearchCursor> = pages.iter().filter_map(|page| page.next.clone()).collect();
     match request.order {
         SearchOrder::Relevance => {
-            let hits = merge_by_score(pages.into_iter().map(|page| page.hits).collect(), |hit| hit.score);
+            let hits =
+                interleave::by_score(pages.into_iter().map(|page| page.hits).collect(), |hit| hit.score);
             let offset = match request.start {
                 Some(SearchCursor::Offset(offset)) => offset,
                 _ => 0,
@@ -129,34 +130,6 @@ pub fn search_pages(request: &Search, pages: Vec<SearchPage>) -> SearchPage {
                 .min_by(|a, b| in_order(*a, *b))
                 .map(|(created, order)| SearchCursor::Time(created, order));
             SearchPage { total, hits, next }
-        }
-    }
-}
-
-/// Interleaves the parts' hit lists (each best first) by score. Equal scores keep
-/// each part's own order and go to the earlier part first, so the first `n` merged hits
-/// depend only on each part's first `n`: deeper pages (larger per-part requests) extend
-/// the same sequence, and no hit is shown twice or skipped while paging. Generic over
-/// the hit, so a search over slices interleaves candidates before building any hit.
-pub(crate) fn merge_by_score<T>(parts: Vec<Vec<T>>, score: impl Fn(&T) -> Option<f32>) -> Vec<T> {
-    let mut parts: Vec<std::iter::Peekable<std::vec::IntoIter<T>>> = parts
-        .into_iter()
-        .map(|hits| hits.into_iter().peekable())
-        .collect();
-    let mut merged = Vec::new();
-    loop {
-        let mut best: Option<(usize, f32)> = None;
-        for (i, part) in parts.iter_mut().enumerate() {
-            if let Some(hit) = part.peek() {
-                let score = score(hit).unwrap_or(0.0);
-                if best.is_none_or(|(_, top)| score.total_cmp(&top) == Ordering::Greater) {
-                    best = Some((i, score));
-                }
-            }
-        }
-        match best {
-            Some((i, _)) => merged.extend(parts[i].next()),
-            None => return merged,
         }
     }
 }
@@ -203,22 +176,6 @@ pub fn tail_pages(pages: Vec<TailPage>) -> TailPage {
         }
         queues.push(page.records.into());
     }
-    let records = interleave(&mut queues, usize::MAX, |record| record.hit.event.created_unix_ms);
+    let records = interleave::by_time(&mut queues, usize::MAX, |record| record.hit.event.created_unix_ms);
     TailPage { records, next }
-}
-
-/// Up to `limit` items taken from the fronts of `queues`, the earliest `time` first
-/// (ties: the first queue), so each queue's own order is kept.
-pub(crate) fn interleave<T>(queues: &mut [VecDeque<T>], limit: usize, time: impl Fn(&T) -> i64) -> Vec<T> {
-    let mut taken = Vec::new();
-    while taken.len() < limit {
-        let earliest = queues
-            .iter()
-            .enumerate()
-            .filter_map(|(i, queue)| queue.front().map(|item| (time(item), i)))
-            .min();
-        let Some((_, i)) = earliest else { break };
-        taken.extend(queues[i].pop_front());
-    }
-    taken
 }

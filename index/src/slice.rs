@@ -9,8 +9,8 @@ use tantivy::directory::MmapDirectory;
 use tantivy::query::{BooleanQuery, Occur, Query, TermSetQuery};
 use tantivy::{Index, IndexReader, ReloadPolicy, Term};
 
+use crate::marks::SegmentMarks;
 use crate::schema::{self, Fields};
-use crate::tail::SegmentMarks;
 use crate::IndexError;
 
 /// What each slice commit records in its payload: the times its records span.

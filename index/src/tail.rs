@@ -11,17 +11,16 @@
 //! after a replay or a `reindex` (offsets are Kafka's, not the index's).
 //!
 //! A tail that keeps up reads only the segments committed since its last read: each
-//! segment's highest offset per partition is computed once and kept ([`SegmentMarks`]),
-//! and a segment with nothing past the tail's positions is not opened.
+//! segment's highest offset per partition is computed once and kept
+//! ([`crate::marks`]), and a segment with nothing past the tail's positions is not opened.
 
-use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
 use std::ops::Bound;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::Column;
-use tantivy::index::SegmentId;
 use tantivy::query::{BooleanQuery, EnableScoring, InvertedIndexRangeQuery, Occur, Query};
 use tantivy::{DocAddress, DocId, Score, SegmentOrdinal, SegmentReader, Term};
 
@@ -165,7 +164,7 @@ struct Found {
 /// by time; and the partitions some of whose matches were left out.
 fn interleave(found: BTreeMap<i32, Vec<Found>>, limit: usize) -> (Vec<Found>, Vec<i32>) {
     let mut queues: Vec<VecDeque<Found>> = found.into_values().map(VecDeque::from).collect();
-    let taken = crate::merge::interleave(&mut queues, limit, |record| record.created_ms);
+    let taken = crate::interleave::by_time(&mut queues, limit, |record| record.created_ms);
     let cut = queues
         .iter()
         .filter_map(|queue| queue.front().map(|record| record.partition))
@@ -247,7 +246,8 @@ impl Slice {
         };
         let mut fruits = Vec::new();
         for (ord, segment) in searcher.segment_readers().iter().enumerate() {
-            if !self.marks.may_hold(segment, wanted)? {
+            let from = wanted.iter().map(|(&partition, range)| (partition, range.from));
+            if !self.marks.may_hold(segment, from)? {
                 continue;
             }
             interrupt::check()?;
@@ -259,60 +259,6 @@ impl Slice {
         }
         self.marks.forget_all_but(searcher.segment_readers());
         Ok(fruits.into_iter().flatten().collect())
-    }
-}
-
-/// Each segment's highest offset per partition, computed once per segment (segments
-/// never change; merges make new ones).
-#[derive(Clone, Default)]
-pub(crate) struct SegmentMarks {
-    highest: Arc<Mutex<HashMap<SegmentId, Highest>>>,
-}
-
-/// A segment's highest offset of each partition it holds.
-type Highest = Arc<BTreeMap<i32, i64>>;
-
-impl SegmentMarks {
-    /// Whether `segment` may hold a record at one of the `wanted` offsets.
-    fn may_hold(&self, segment: &SegmentReader, wanted: &BTreeMap<i32, Wanted>) -> Result<bool, IndexError> {
-        let highest = self.highest_of(segment)?;
-        Ok(wanted.iter().any(|(partition, range)| {
-            highest
-                .get(partition)
-                .is_some_and(|&highest| highest >= range.from)
-        }))
-    }
-
-    fn highest_of(&self, segment: &SegmentReader) -> Result<Highest, IndexError> {
-        let id = segment.segment_id();
-        if let Some(known) = self.lock().get(&id) {
-            return Ok(known.clone());
-        }
-        let positions = segment.fast_fields().u64("position")?;
-        let mut highest = BTreeMap::new();
-        for doc in 0..segment.max_doc() {
-            if let Some(value) = positions.first(doc) {
-                let (partition, offset) = from_position(value);
-                let entry = highest.entry(partition).or_insert(offset);
-                *entry = (*entry).max(offset);
-            }
-        }
-        let highest = Arc::new(highest);
-        self.lock().insert(id, highest.clone());
-        Ok(highest)
-    }
-
-    /// Drops the marks of segments merged away.
-    fn forget_all_but(&self, live: &[SegmentReader]) {
-        let mut highest = self.lock();
-        if highest.len() > 2 * live.len() {
-            let live: HashSet<SegmentId> = live.iter().map(SegmentReader::segment_id).collect();
-            highest.retain(|id, _| live.contains(id));
-        }
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<SegmentId, Highest>> {
-        self.highest.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 

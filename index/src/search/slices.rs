@@ -1,5 +1,5 @@
 //! A search over several time slices, answering exactly what merging each slice's own
-//! page would ([`crate::merge::search_pages`]), at the cost of one page: each slice
+//! page would (`merge::search_pages`), at the cost of one page: each slice
 //! contributes the time keys (or scores) and addresses of its candidates, read from fast
 //! fields; the stored records and snippets are built only for the hits of the final page.
 //!
@@ -16,8 +16,8 @@ use tantivy::DocAddress;
 
 use super::collect::{TimeKey, TimeOrdered};
 use super::{Search, SearchCursor, SearchError, SearchHit, SearchOrder, SearchPage, UserQuery};
+use crate::interleave;
 use crate::interrupt::{or_interrupted, Interruptible};
-use crate::merge::merge_by_score;
 use crate::slice::{Slice, Snapshot};
 
 /// A candidate hit: the slice (index into the views), its score, its address there.
@@ -130,7 +130,7 @@ fn by_time(
 }
 
 /// Candidates of a relevance page: each slice's first `offset + page_size` by its own
-/// scores, interleaved as [`crate::merge::search_pages`] interleaves parts' pages.
+/// scores, interleaved as `merge::search_pages` interleaves parts' pages.
 fn by_score(
     request: &Search,
     query: &UserQuery,
@@ -168,7 +168,7 @@ fn by_score(
                 .collect::<Vec<Candidate>>(),
         );
     }
-    let merged = merge_by_score(parts, |candidate| candidate.1);
+    let merged = interleave::by_score(parts, |candidate| candidate.1);
     let more = more || merged.len() > per_part;
     let page = merged.into_iter().skip(offset).take(request.page_size).collect();
     Ok((total, page, more.then_some(SearchCursor::Offset(per_part))))

@@ -16,9 +16,9 @@
 //! operator's console is served at `/ui/` (`console`).
 //!
 //! Modules, from the bottom up (each uses only those above it): [`auth`], [`browser`],
-//! `params`, [`metrics`], `answer` → `envelope` → `shards` → `source` → `state` →
-//! `access` → the handlers (`debug`, `search` → `signatures`, `tail`, `console`), `observe`; this file wires
-//! them into routes.
+//! `params`, [`metrics`], `answer` → `envelope` → `tails`, `shards` → `source` → `state` →
+//! `access` → the handlers (`debug`, `search` → `signatures`, `tail`, `console`), `observe`;
+//! this file wires them into routes.
 
 pub mod auth;
 pub mod browser;
@@ -37,6 +37,7 @@ mod signatures;
 mod source;
 mod state;
 mod tail;
+mod tails;
 
 use std::future::Future;
 use std::time::Duration;
@@ -58,7 +59,7 @@ pub use envelope::ApiError;
 pub use metrics::Metrics;
 pub use shards::{Discovery, ShardConfig, ShardSet};
 pub use state::{reload_periodically, AppState, ReadinessCheck};
-pub use tail::TailConfig;
+pub use tails::TailConfig;
 
 /// The OpenAPI document of this API, served at `/openapi.yaml`.
 pub const OPENAPI_YAML: &str = include_str!("../openapi.yaml");

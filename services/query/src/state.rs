@@ -15,7 +15,7 @@ use crate::envelope::ApiError;
 use crate::metrics::Metrics;
 use crate::shards::ShardSet;
 use crate::source::{Backend, Source};
-use crate::tail::{TailConfig, Tails};
+use crate::tails::{TailConfig, Tails};
 
 /// What readiness depends on besides the index being open (e.g. an in-process
 /// indexer's health): `Err(reason)` makes `/readyz` answer 503 with the reason.

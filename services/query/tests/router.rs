@@ -128,3 +128,65 @@ async fn a_malformed_page_size_is_rejected_even_without_pagination() {
     let (status, body) = call(state().with_index(index), "GET", &uri, Some("t")).await;
     assert_eq!(status, StatusCode::OK, "{body}");
 }
+
+/// Records created now (within the signatures' default window): (status, body) each.
+fn index_of(replies: &[(u32, &str)]) -> PivotIndex {
+    let index = PivotIndex::create_in_ram().unwrap();
+    let mut writer =
+        pivotlog_index::IndexWriter::new(&index, &pivotlog_index::WriterConfig::default()).unwrap();
+    let now = pivotlog_proto::time::now_unix_ms();
+    for (n, (status, body)) in replies.iter().enumerate() {
+        let event = pivotlog_proto::DebugEvent {
+            schema_version: 1,
+            event_id: format!("event-{n}"),
+            account_id: ACCOUNT.into(),
+            ancestor_ids: vec![],
+            call_id: format!("call-{n}"),
+            iteration: 1,
+            created_unix_ms: now - 60_000 + n as i64,
+            node: "kz".into(),
+            record: Some(pivotlog_proto::Record::Response(pivotlog_proto::HttpResponse {
+                status_code: *status,
+                body: (*body).into(),
+                ..Default::default()
+            })),
+        };
+        writer.add(&event, &[]).unwrap();
+    }
+    writer.commit().unwrap();
+    index
+}
+
+#[tokio::test]
+async fn signatures_count_the_errors_unless_q_says_otherwise() {
+    let index = index_of(&[
+        (200, r#"{"module":"tts","data":{"text":"Welcome to Acme"}}"#),
+        (200, r#"{"module":"tts","data":{"text":"Press 1 for sales"}}"#),
+        (503, "upstream unavailable"),
+        (404, "no such route"),
+    ]);
+    let state = state().with_index(index);
+    let statuses = |body: &str| -> Vec<String> {
+        let body: Value = serde_json::from_str(body).unwrap();
+        let mut codes: Vec<String> = body["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|item| item["status_codes"].as_array().unwrap().clone())
+            .map(|code| code["status_code"].as_str().unwrap().to_owned())
+            .collect();
+        codes.sort();
+        codes
+    };
+    let path = format!("/v2/accounts/{ACCOUNT}/pivot/signatures");
+    let (status, body) = call(state.clone(), "GET", &path, Some("t")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(statuses(&body), ["404", "503"], "by default only the errors");
+    let (status, body) = call(state, "GET", &format!("{path}?q=*"), Some("t")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        statuses(&body),
+        ["200", "200", "404", "503"],
+        "q=* counts the successful replies too"
+    );
+}
