@@ -233,7 +233,10 @@ impl Follower {
             }
             read_at = self.source.generation();
             let full = self.poll().await;
-            wait = if full {
+            // More is waiting: read on at once, unless the client is not taking what it
+            // has (half its buffer is still held), whose next records would be dropped.
+            let reading = self.budget.available_permits() >= self.buffer_bytes / 2;
+            wait = if full && reading {
                 Duration::ZERO
             } else {
                 config.poll_interval
