@@ -39,8 +39,10 @@ use crate::source::Source;
 use crate::state::AppState;
 use crate::tails::{TailConfig, TailMetrics, TailSlot};
 
-/// Longest `Last-Event-ID` accepted, in partitions.
+/// Longest `Last-Event-ID` accepted, in partitions and in bytes (about a thousand
+/// partitions at 13-digit offsets).
 const MAX_POSITION_PARTITIONS: usize = 4096;
+const MAX_POSITION_BYTES: usize = 16 * 1024;
 /// How often a tail of a local index looks whether the index has reloaded.
 const RELOAD_CHECK: Duration = Duration::from_millis(20);
 /// Records one poll reads at most: a poll loads its records whole, so this bounds what a
@@ -54,6 +56,9 @@ pub(crate) struct Position(pub BTreeMap<i32, i64>);
 impl Position {
     pub(crate) fn parse(text: &str) -> Option<Position> {
         let mut offsets = BTreeMap::new();
+        if text.len() > MAX_POSITION_BYTES {
+            return None;
+        }
         if text.is_empty() {
             return Some(Position(offsets));
         }
@@ -123,22 +128,27 @@ pub async fn tail(
     let query = checked_query(&source, &params, Some("*"))?;
     // The header is what a browser sends on reconnecting; the parameter serves clients
     // that cannot set headers on the first request.
-    let (name, given) = match headers.get("last-event-id") {
-        // Not text: no position.
-        Some(value) => ("Last-Event-ID", Some(value.to_str().unwrap_or("\u{0}"))),
-        None => ("last_event_id", params.get("last_event_id")),
-    };
-    let start = match given {
-        None => Position::default(),
-        Some(text) => Position::parse(text).ok_or_else(|| {
+    let position = |name: &str, text: &str| {
+        Position::parse(text).ok_or_else(|| {
             ApiError::invalid_parameter(
                 name,
                 "format",
                 "a stream position is the id: of a tail event (partition:offset,...)".into(),
                 text,
             )
-        })?,
+        })
     };
+    // Both are checked; the header, what a browser sends on reconnecting, wins.
+    let parameter = params
+        .get("last_event_id")
+        .map(|text| position("last_event_id", text))
+        .transpose()?;
+    let header = headers
+        .get("last-event-id")
+        // Not text: no position.
+        .map(|value| position("Last-Event-ID", value.to_str().unwrap_or("\u{0}")))
+        .transpose()?;
+    let start = header.or(parameter).unwrap_or_default();
     let expires = context
         .auth_token
         .as_deref()
