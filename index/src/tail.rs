@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::Column;
 use tantivy::query::{BooleanQuery, EnableScoring, InvertedIndexRangeQuery, Occur, Query};
-use tantivy::{DocAddress, DocId, Score, SegmentOrdinal, SegmentReader, Term};
+use tantivy::{DocAddress, DocId, Score, Searcher, SegmentOrdinal, SegmentReader, Term};
 
 use crate::interrupt;
 use crate::reader::term_query;
@@ -120,8 +120,11 @@ impl PivotIndex {
         let wanted = Arc::new(wanted);
         let mut found: BTreeMap<i32, Vec<Found>> = BTreeMap::new();
         let slices = self.slices();
-        for (slice_no, slice) in slices.iter().enumerate() {
-            for mut record in slice.tail_matches(&query, &request.account_id, &wanted, limit)? {
+        // One searcher per slice for both the matches and their stored records: a reload
+        // in between would renumber the segments the matches' addresses point into.
+        let searchers: Vec<Searcher> = slices.iter().map(|slice| slice.snapshot().searcher).collect();
+        for (slice_no, (slice, searcher)) in slices.iter().zip(&searchers).enumerate() {
+            for mut record in slice.tail_matches(searcher, &query, &request.account_id, &wanted, limit)? {
                 record.slice = slice_no;
                 found.entry(record.partition).or_default().push(record);
             }
@@ -145,7 +148,7 @@ impl PivotIndex {
             }
         }
         Ok(TailPage {
-            records: load(&slices, taken, &query)?,
+            records: load(&slices, &searchers, taken, &query)?,
             next,
         })
     }
@@ -173,21 +176,25 @@ fn interleave(found: BTreeMap<i32, Vec<Found>>, limit: usize) -> (Vec<Found>, Ve
 }
 
 /// The stored records of `taken`, in that order (one read of each slice's documents).
-fn load(slices: &[Slice], taken: Vec<Found>, query: &UserQuery) -> Result<Vec<TailRecord>, SearchError> {
+fn load(
+    slices: &[Slice],
+    searchers: &[Searcher],
+    taken: Vec<Found>,
+    query: &UserQuery,
+) -> Result<Vec<TailRecord>, SearchError> {
     let no_snippets = SnippetOptions {
         max_chars: 0,
         ..SnippetOptions::default()
     };
     let mut hits: HashMap<(i32, i64), SearchHit> = HashMap::with_capacity(taken.len());
-    for (slice_no, slice) in slices.iter().enumerate() {
+    for (slice_no, (slice, searcher)) in slices.iter().zip(searchers).enumerate() {
         let of_slice: Vec<&Found> = taken.iter().filter(|record| record.slice == slice_no).collect();
         if of_slice.is_empty() {
             continue;
         }
-        let searcher = slice.snapshot().searcher;
         let addresses: Vec<(Option<f32>, DocAddress)> =
             of_slice.iter().map(|record| (None, record.address)).collect();
-        let loaded = slice.hits(&searcher, &addresses, query, &no_snippets)?;
+        let loaded = slice.hits(searcher, &addresses, query, &no_snippets)?;
         for (record, hit) in of_slice.into_iter().zip(loaded) {
             hits.insert((record.partition, record.offset), hit);
         }
@@ -215,12 +222,12 @@ impl Slice {
     /// any.
     fn tail_matches(
         &self,
+        searcher: &Searcher,
         query: &UserQuery,
         account_id: &str,
         wanted: &Arc<BTreeMap<i32, Wanted>>,
         limit: usize,
     ) -> Result<Vec<Found>, SearchError> {
-        let searcher = self.snapshot().searcher;
         let fields = self.fields();
         let ranges: Vec<(Occur, Box<dyn Query>)> = wanted
             .iter()
@@ -253,7 +260,7 @@ impl Slice {
             interrupt::check()?;
             let weight = match &weight {
                 Some(weight) => weight,
-                None => weight.insert(scoped.weight(EnableScoring::disabled_from_searcher(&searcher))?),
+                None => weight.insert(scoped.weight(EnableScoring::disabled_from_searcher(searcher))?),
             };
             fruits.push(collector.collect_segment(weight.as_ref(), ord as SegmentOrdinal, segment)?);
         }

@@ -262,10 +262,8 @@ impl Slice {
     /// of all matches.
     pub(crate) fn search(&self, request: &Search, query: &UserQuery) -> Result<SearchPage, SearchError> {
         request.check()?;
-        let Snapshot { searcher, range } = self.snapshot();
-        let scoped = query.scoped(
-            self,
-            range,
+        let (searcher, scoped) = self.scoped_now(
+            query,
             &request.account_id,
             request.created_from_ms,
             request.created_to_ms,
@@ -376,14 +374,25 @@ impl Slice {
         request: &StatsRequest,
         query: &UserQuery,
     ) -> (Searcher, Box<dyn Query>) {
-        let Snapshot { searcher, range } = self.snapshot();
-        let scoped = query.scoped(
-            self,
-            range,
+        self.scoped_now(
+            query,
             &request.account_id,
             request.created_from_ms,
             request.created_to_ms,
-        );
+        )
+    }
+
+    /// A searcher of this slice now, and `query` scoped to an account and window as of
+    /// that searcher's range.
+    fn scoped_now(
+        &self,
+        query: &UserQuery,
+        account_id: &str,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> (Searcher, Box<dyn Query>) {
+        let Snapshot { searcher, range } = self.snapshot();
+        let scoped = query.scoped(self, range, account_id, from_ms, to_ms);
         (searcher, scoped)
     }
 
