@@ -26,6 +26,8 @@ const TAILED_ACCOUNTS: usize = 5;
 const IDLE_TAILS: usize = 50;
 /// The default `--tail-buffer-bytes`.
 const BUFFER_BYTES: u64 = 1 << 20;
+/// Bursts of traffic while the idle tails are open: enough to tell a plateau from a rise.
+const BURSTS: u64 = 7;
 
 pub fn run(binary: &Path, broker: &Broker, root: &Path, events: &[DebugEvent], options: &Options) -> Value {
     broker.create_topic(TOPIC, PARTITIONS);
@@ -123,14 +125,24 @@ pub fn run(binary: &Path, broker: &Broker, root: &Path, events: &[DebugEvent], o
             })
             .collect()
     };
-    let heaps = || (query.anon_rss(), baseline.anon_rss());
+    // Two figures per process: the allocator's live bytes (`pivotlog_heap_allocated_bytes`,
+    // what the tails hold) and `RssAnon` (what the kernel sees, fragmentation included).
+    let live = |base: &str| metric(&scrape(base), "pivotlog_heap_allocated_bytes");
+    let heaps = || {
+        (
+            (live(&base), live(&baseline_base)),
+            (query.anon_rss() as f64, baseline.anon_rss() as f64),
+        )
+    };
     let before = heaps();
     let idle = open_idle(&base, IDLE_TAILS);
     let one = open_idle(&baseline_base, 1);
     std::thread::sleep(Duration::from_secs(1));
     // Bursts: a tail's memory is bounded if a later one adds nothing to the earlier.
-    let mut per_tail = Vec::new();
-    for burst in 1..=3u64 {
+    let per_tail =
+        |now: (f64, f64), then: (f64, f64)| ((now.0 - then.0) - (now.1 - then.1)) / (IDLE_TAILS - 1) as f64;
+    let (mut live_per_tail, mut rss_per_tail) = (Vec::new(), Vec::new());
+    for burst in 1..=BURSTS {
         produce_at_rate(
             broker,
             TOPIC,
@@ -139,22 +151,22 @@ pub fn run(binary: &Path, broker: &Broker, root: &Path, events: &[DebugEvent], o
             |_| {},
         );
         std::thread::sleep(Duration::from_secs(2));
-        let (tailed, base_heap) = heaps();
-        let extra = tailed.saturating_sub(before.0) as f64 - base_heap.saturating_sub(before.1) as f64;
-        per_tail.push(extra / (IDLE_TAILS - 1) as f64);
+        let (live_now, rss_now) = heaps();
+        live_per_tail.push(per_tail(live_now, before.0));
+        rss_per_tail.push(per_tail(rss_now, before.1));
     }
-    let metrics = ureq::get(&format!("{base}/metrics"))
-        .call()
-        .unwrap()
-        .into_string()
-        .unwrap();
-    let dropped = metric(&metrics, "pivotlog_query_tail_events_total{kind=\"dropped\"}");
+    let dropped = metric(
+        &scrape(&base),
+        "pivotlog_query_tail_events_total{kind=\"dropped\"}",
+    );
     drop((idle, one));
-    let kib: Vec<String> = per_tail
-        .iter()
-        .map(|bytes| format!("{:.0}", bytes / 1024.0))
-        .collect();
-
+    let kib = |figures: &[f64]| -> String {
+        figures
+            .iter()
+            .map(|bytes| format!("{:.0}", bytes / 1024.0))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     println!(
         "\n8. live tail at {:.0} records/s, {} accounts tailed: produce → shown p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms ({} records, {unseen} never shown; target p99 ≤ 2000 ms)",
         options.freshness_rate,
@@ -165,9 +177,10 @@ pub fn run(binary: &Path, broker: &Broker, root: &Path, events: &[DebugEvent], o
         latencies.count(),
     );
     println!(
-        "   {IDLE_TAILS} tails whose clients never read, three bursts at {:.0} records/s: heap (RssAnon) per tail over a process holding one, after each burst: {} KiB (its event buffer: {} KiB; the server's write buffer adds up to ~400 KiB); {dropped} records dropped for them",
+        "   {IDLE_TAILS} tails whose clients never read, {BURSTS} bursts at {:.0} records/s; per tail over a process holding one, after each burst: live heap {} KiB, RssAnon {} KiB (bound: its event buffer, {} KiB, plus the server's write buffer: up to 408 KiB of framed events, in up to twice that; the kernel's socket buffers fill first); {dropped} records dropped for them",
         options.freshness_rate * 2.0,
-        kib.join(", "),
+        kib(&live_per_tail),
+        kib(&rss_per_tail),
         BUFFER_BYTES / 1024,
     );
     json!({
@@ -175,9 +188,19 @@ pub fn run(binary: &Path, broker: &Broker, root: &Path, events: &[DebugEvent], o
         "records": latencies.count(),
         "never_shown": unseen,
         "idle_tails": IDLE_TAILS,
-        "heap_per_idle_tail_bytes_after_each_burst": per_tail,
+        "live_heap_per_idle_tail_bytes_after_each_burst": live_per_tail,
+        "rss_anon_per_idle_tail_bytes_after_each_burst": rss_per_tail,
         "dropped_for_idle_tails": dropped,
     })
+}
+
+/// `/metrics` of the process at `base`.
+fn scrape(base: &str) -> String {
+    ureq::get(&format!("{base}/metrics"))
+        .call()
+        .unwrap()
+        .into_string()
+        .unwrap()
 }
 
 /// The value of one sample line of Prometheus text (0 if absent).

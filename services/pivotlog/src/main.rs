@@ -6,6 +6,7 @@
 //! `standalone` runs all of them in one process, on an embedded broker by default.
 
 mod cmd;
+mod heap;
 mod kafka;
 mod logging;
 

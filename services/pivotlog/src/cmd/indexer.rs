@@ -264,8 +264,8 @@ fn shard_status(topic: String, stats: Arc<IndexerStats>) -> pivotlog_shard::Stat
     })
 }
 
-/// The indexer's metrics: its counters, its index's figures, its shard API's admission
-/// and the process's.
+/// The indexer's metrics: its counters, its index's figures, its shard API's admission,
+/// its heap and the process's.
 fn metrics_registry(
     stats: &Arc<IndexerStats>,
     index: &PivotIndex,
@@ -277,6 +277,7 @@ fn metrics_registry(
     let mut collectors: Vec<Box<dyn prometheus::core::Collector>> = vec![
         Box::new(IndexerCollector::new(stats.clone())),
         Box::new(IndexCollector::new(Arc::new(move || Some(index.clone())))),
+        Box::new(crate::heap::HeapCollector::new()),
         #[cfg(target_os = "linux")]
         Box::new(prometheus::process_collector::ProcessCollector::for_self()),
     ];

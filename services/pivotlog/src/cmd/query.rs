@@ -16,6 +16,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use tokio::net::TcpListener;
 
+use crate::heap::HeapCollector;
 use pivotlog_index::PivotIndex;
 use pivotlog_query::auth::ExpiryPolicy;
 use pivotlog_query::{
@@ -191,6 +192,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             .with_limits(args.api.limits.limits())
             .with_tails(args.api.tails.config())
             .with_browser(args.api.browser());
+        state.metrics().register(Box::new(HeapCollector::new()));
         shards.refresh().await;
         tokio::spawn(shards.keep_refreshed());
         let listener = args.api.bind().await?;
@@ -202,6 +204,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         .with_limits(args.api.limits.limits())
         .with_tails(args.api.tails.config())
         .with_browser(args.api.browser());
+    state.metrics().register(Box::new(HeapCollector::new()));
     // An existing index is open before the first connection is accepted, so that a
     // restarted process never answers 503 "not open yet"; a new one is waited for.
     if args.data_dir.join(pivotlog_index::CHECKPOINT_FILE).exists() {

@@ -110,6 +110,9 @@ pub async fn run(mut args: Args) -> anyhow::Result<ExitCode> {
         .register(Box::new(pivotlog_indexer::IndexerCollector::new(
             indexer.stats.clone(),
         )));
+    state
+        .metrics()
+        .register(Box::new(crate::heap::HeapCollector::new()));
     let listener = args.api.bind().await?;
     let address = listener.local_addr()?;
 
