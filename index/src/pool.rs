@@ -10,8 +10,9 @@
 //! **primary** (the slice most records go to), gets the configured threads and memory;
 //! every other one gets one thread and tantivy's minimum budget. When the records move
 //! on to another slice for good (a replay in time order crossing midnight, a new day),
-//! that slice is promoted: one commit, and its writer is reopened with the primary's
-//! resources. A writer is closed only when nothing is pending, and cleanly: in the
+//! that slice is promoted at the next commit: its writer is reopened with the primary's
+//! resources. Promoting at once instead cost a commit of every open slice per new day,
+//! which in a time-ordered replay of a month was most of the ingest time. A writer is closed only when nothing is pending, and cleanly: in the
 //! background, waiting for its merges, and a slice is never reopened before its old
 //! writer is gone, so no two writers touch one slice and no merge finishes into a
 //! writer that no longer knows its segments.
@@ -35,8 +36,9 @@ const EVICT_AT_ONCE: usize = 8;
 /// Memory of a secondary writer's one thread: tantivy's minimum (15 MB) and a margin.
 /// With [`MAX_OPEN_WRITERS`] open, the secondaries hold at most 31 × 16 MB.
 const SECONDARY_BUDGET_BYTES: usize = 16 << 20;
-/// Consecutive records that went to secondaries before the slice of the next one is
-/// promoted. In time order, a new day is promoted after this many of its records; in
+/// Consecutive records that went to secondaries before the slice of the latest one is
+/// promoted at a commit. In time order, a new day is promoted at the first commit after
+/// this many of its records; in
 /// random order over n slices the primary gets one record in n, so a run this long
 /// practically never happens (n = 31, records in calls of two: a run of 500 calls
 /// missing the primary has probability (30/31)^500 ≈ 8e-8 at each call).
@@ -66,7 +68,7 @@ pub struct WriterCounters {
     pub opened_primary: u64,
     /// Writers closed (cleanly, after their merges).
     pub closed: u64,
-    /// Commits, of which made to promote a slice or to make room for one.
+    /// Commits, of which made to make room for a writer.
     pub commits: u64,
     pub forced_commits: u64,
 }
@@ -103,10 +105,17 @@ impl WriterPool {
         self.open.values_mut()
     }
 
-    /// True when a record for `name` should first make it the primary: it is open as a
-    /// secondary and the last [`PROMOTE_AFTER`] records all went to secondaries.
-    pub fn should_promote(&self, name: &str) -> bool {
-        self.since_primary >= PROMOTE_AFTER && self.open.get(name).is_some_and(|open| !open.primary)
+    /// The secondary to make the primary at a commit: the one the latest record went to,
+    /// if the last [`PROMOTE_AFTER`] records all went to secondaries.
+    fn to_promote(&self) -> Option<String> {
+        if self.since_primary < PROMOTE_AFTER {
+            return None;
+        }
+        self.open
+            .iter()
+            .filter(|(_, open)| !open.primary)
+            .max_by_key(|(_, open)| open.last_record)
+            .map(|(name, _)| name.clone())
     }
 
     /// True when opening one more writer would pass [`MAX_OPEN_WRITERS`].
@@ -143,7 +152,7 @@ impl WriterPool {
 
     /// Reopens `name` as the primary and closes the old primary. Only when nothing is
     /// pending: closing a writer discards what it has not committed.
-    pub fn promote(&mut self, index: &PivotIndex, name: &str) -> Result<(), IndexError> {
+    fn promote(&mut self, index: &PivotIndex, name: &str) -> Result<(), IndexError> {
         let old: Vec<String> = self
             .open
             .iter()
@@ -160,9 +169,13 @@ impl WriterPool {
         Ok(())
     }
 
-    /// After a commit (nothing pending): closes the secondaries not written to since the
-    /// previous commit, and the least recently written writers beyond the limit.
-    pub fn after_commit(&mut self) {
+    /// After a commit (nothing pending): promotes the slice the records have moved on to,
+    /// closes the secondaries not written to since the previous commit, and the least
+    /// recently written writers beyond the limit.
+    pub fn after_commit(&mut self, index: &PivotIndex) -> Result<(), IndexError> {
+        if let Some(name) = self.to_promote() {
+            self.promote(index, &name)?;
+        }
         let idle: Vec<String> = self
             .open
             .iter()
@@ -178,6 +191,7 @@ impl WriterPool {
         if self.open.len() > MAX_OPEN_WRITERS {
             self.evict(self.open.len() - MAX_OPEN_WRITERS);
         }
+        Ok(())
     }
 
     /// Closes the `count` least recently written writers (nothing may be pending).

@@ -299,8 +299,9 @@ impl IndexWriter {
         self.dirty = false;
         self.index.reload()?;
         self.writers.counters.commits += 1;
-        // Nothing is pending: idle secondaries and writers beyond the limit can close.
-        self.writers.after_commit();
+        // Nothing is pending: a slice can be promoted, idle secondaries and writers
+        // beyond the limit closed.
+        self.writers.after_commit(&self.index)?;
         let dropped_slices = self.apply_retention()?;
         Ok(CommitStats {
             records,
@@ -380,20 +381,15 @@ impl IndexWriter {
     }
 
     /// Makes the writer of slice `name` ready for a record, before anything of the
-    /// record is pending: promotes the slice if the records have moved on to it, or
-    /// makes room for its writer; either commits first, since closing a writer discards
-    /// what it has not committed.
+    /// record is pending: makes room for it if the open writers are at their limit,
+    /// committing first, since closing a writer discards what it has not committed.
     fn prepare_writer(&mut self, name: &str) -> Result<(), IndexError> {
-        let promote = self.writers.should_promote(name);
-        let make_room = self.writers.get_mut(name).is_none() && self.writers.is_full();
-        if promote || make_room {
+        if self.writers.get_mut(name).is_none() && self.writers.is_full() {
             if self.dirty {
                 self.commit()?;
                 self.writers.counters.forced_commits += 1;
             }
-            if promote {
-                self.writers.promote(&self.index, name)?;
-            } else if self.writers.is_full() {
+            if self.writers.is_full() {
                 self.writers.make_room();
             }
         }
