@@ -101,6 +101,11 @@ impl WriterPool {
         self.open.get_mut(name)
     }
 
+    /// Slices written to since the last commit.
+    pub fn changed(&self) -> usize {
+        self.open.values().filter(|open| open.changed).count()
+    }
+
     pub fn values_mut(&mut self) -> impl Iterator<Item = &mut SliceWriter> {
         self.open.values_mut()
     }

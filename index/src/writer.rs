@@ -151,6 +151,11 @@ impl IndexWriter {
         self.writers.counters
     }
 
+    /// Slices the next commit will commit: each gets a new segment.
+    pub fn slices_changed(&self) -> usize {
+        self.writers.changed()
+    }
+
     /// True when records or offsets changed since the last commit.
     pub fn is_dirty(&self) -> bool {
         self.dirty

@@ -38,6 +38,10 @@ pub const DEFAULT_COMMIT_INTERVAL: Duration = Duration::from_millis(500);
 
 /// Default of [`IndexerConfig::backlog_commit_interval`].
 pub const DEFAULT_BACKLOG_COMMIT_INTERVAL: Duration = Duration::from_secs(5);
+/// Longest stretch of the backlog commit spacing, for a backlog written to this many
+/// slices or more: at the default, a commit every 30 s while a month is replayed out of
+/// order. Memory does not grow with it: every writer flushes at its own budget.
+pub const MAX_BACKLOG_STRETCH: usize = 6;
 /// A record produced this long ago means the indexer is replaying a backlog.
 pub const BACKLOG_AGE: Duration = Duration::from_secs(10);
 
@@ -60,12 +64,43 @@ impl IndexerConfig {
     }
 
     /// Time between commits. A backlog interval set below the normal one is ignored:
-    /// backlog mode exists to commit less often, never more.
-    pub(crate) fn commit_spacing(&self, backlog: bool) -> Duration {
+    /// backlog mode exists to commit less often, never more. In a backlog written to
+    /// `slices_changed` slices (history out of time order: a month's export, a reindex),
+    /// the interval stretches with them, up to [`MAX_BACKLOG_STRETCH`] times: a commit
+    /// makes a segment in each such slice, and each segment builds its own term
+    /// dictionary, which the merges build again (a sixth of a shuffled 31-day import's
+    /// time at a 5 s spacing; benches/README.md).
+    pub(crate) fn commit_spacing(&self, backlog: bool, slices_changed: usize) -> Duration {
         if backlog {
-            self.backlog_commit_interval.max(self.commit_interval)
+            let stretch = slices_changed.clamp(1, MAX_BACKLOG_STRETCH) as u32;
+            self.backlog_commit_interval.max(self.commit_interval) * stretch
         } else {
             self.commit_interval
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_backlog_over_many_slices_commits_less_often() {
+        let config = IndexerConfig::new("t");
+        let backlog = config.backlog_commit_interval;
+        assert_eq!(config.commit_spacing(false, 31), config.commit_interval);
+        assert_eq!(config.commit_spacing(true, 0), backlog);
+        assert_eq!(config.commit_spacing(true, 1), backlog);
+        assert_eq!(config.commit_spacing(true, 2), backlog * 2);
+        assert_eq!(
+            config.commit_spacing(true, 31),
+            backlog * MAX_BACKLOG_STRETCH as u32
+        );
+        // A backlog interval below the normal one never makes commits more frequent.
+        let config = IndexerConfig {
+            backlog_commit_interval: Duration::ZERO,
+            ..IndexerConfig::new("t")
+        };
+        assert_eq!(config.commit_spacing(true, 3), config.commit_interval * 3);
     }
 }

@@ -148,7 +148,7 @@ impl Session<'_> {
                 None => {}
             }
             self.probe_broker_if_due();
-            if last_commit.elapsed() >= self.config.commit_spacing(backlog) {
+            if last_commit.elapsed() >= self.config.commit_spacing(backlog, self.writer.slices_changed()) {
                 self.commit();
                 last_commit = Instant::now();
             }
