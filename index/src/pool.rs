@@ -12,10 +12,11 @@
 //! on to another slice for good (a replay in time order crossing midnight, a new day),
 //! that slice is promoted at the next commit: its writer is reopened with the primary's
 //! resources. Promoting at once instead cost a commit of every open slice per new day,
-//! which in a time-ordered replay of a month was most of the ingest time. A writer is closed only when nothing is pending, and cleanly: in the
-//! background, waiting for its merges, and a slice is never reopened before its old
-//! writer is gone, so no two writers touch one slice and no merge finishes into a
-//! writer that no longer knows its segments.
+//! which in a time-ordered replay of a month was most of the ingest time. A writer is
+//! closed only when nothing is pending, and cleanly: in the background, waiting for its
+//! merges, and a slice is never reopened before its old writer is gone, so no two
+//! writers touch one slice and no merge finishes into a writer that no longer knows its
+//! segments.
 
 use std::collections::{BTreeMap, HashMap};
 use std::thread::JoinHandle;
@@ -38,9 +39,8 @@ const EVICT_AT_ONCE: usize = 8;
 const SECONDARY_BUDGET_BYTES: usize = 16 << 20;
 /// Consecutive records that went to secondaries before the slice of the latest one is
 /// promoted at a commit. In time order, a new day is promoted at the first commit after
-/// this many of its records; in
-/// random order over n slices the primary gets one record in n, so a run this long
-/// practically never happens (n = 31, records in calls of two: a run of 500 calls
+/// this many of its records; in random order over n slices the primary gets one record
+/// in n, so a run this long practically never happens (n = 31, records in calls of two: a run of 500 calls
 /// missing the primary has probability (30/31)^500 ≈ 8e-8 at each call).
 pub(crate) const PROMOTE_AFTER: u64 = 1_000;
 
@@ -68,7 +68,7 @@ pub struct WriterCounters {
     pub opened_primary: u64,
     /// Writers closed (cleanly, after their merges).
     pub closed: u64,
-    /// Commits, of which made to make room for a writer.
+    /// Commits, of which forced: made to make room for a writer.
     pub commits: u64,
     pub forced_commits: u64,
 }

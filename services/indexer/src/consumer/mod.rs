@@ -148,7 +148,12 @@ impl Session<'_> {
                 None => {}
             }
             self.probe_broker_if_due();
-            if last_commit.elapsed() >= self.config.commit_spacing(backlog, self.writer.slices_changed()) {
+            // The normal interval first: counting the slices written is only worth it once
+            // a commit can be due.
+            let since = last_commit.elapsed();
+            if since >= self.config.commit_interval
+                && since >= self.config.commit_spacing(backlog, self.writer.slices_changed())
+            {
                 self.commit();
                 last_commit = Instant::now();
             }

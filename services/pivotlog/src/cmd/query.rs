@@ -151,6 +151,17 @@ impl TailArgs {
 }
 
 impl ApiArgs {
+    /// `state` with the overload and live-tail limits, the browser settings and the
+    /// process's heap gauges.
+    pub fn configure(&self, state: AppState) -> AppState {
+        let state = state
+            .with_limits(self.limits.limits())
+            .with_tails(self.tails.config())
+            .with_browser(self.browser());
+        state.metrics().register(Box::new(HeapCollector::new()));
+        state
+    }
+
     pub fn authenticator(&self) -> anyhow::Result<Authenticator> {
         let mut auth = Authenticator::default();
         if let Some(path) = &self.auth_tokens {
@@ -188,11 +199,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         "no way to authenticate requests: give --auth-tokens and/or --jwt-public-key"
     );
     if let Some(shards) = args.shards.shard_set()? {
-        let state = AppState::with_shards(auth, shards.clone())?
-            .with_limits(args.api.limits.limits())
-            .with_tails(args.api.tails.config())
-            .with_browser(args.api.browser());
-        state.metrics().register(Box::new(HeapCollector::new()));
+        let state = args.api.configure(AppState::with_shards(auth, shards.clone())?);
         shards.refresh().await;
         tokio::spawn(shards.keep_refreshed());
         let listener = args.api.bind().await?;
@@ -200,11 +207,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         serve_until_shutdown(listener, state).await?;
         return Ok(ExitCode::SUCCESS);
     }
-    let state = AppState::new(auth)
-        .with_limits(args.api.limits.limits())
-        .with_tails(args.api.tails.config())
-        .with_browser(args.api.browser());
-    state.metrics().register(Box::new(HeapCollector::new()));
+    let state = args.api.configure(AppState::new(auth));
     // An existing index is open before the first connection is accepted, so that a
     // restarted process never answers 503 "not open yet"; a new one is waited for.
     if args.data_dir.join(pivotlog_index::CHECKPOINT_FILE).exists() {

@@ -98,10 +98,9 @@ pub async fn run(mut args: Args) -> anyhow::Result<ExitCode> {
         );
         Some(token)
     };
-    let state = AppState::new(auth)
-        .with_limits(args.api.limits.limits())
-        .with_tails(args.api.tails.config())
-        .with_browser(args.api.browser())
+    let state = args
+        .api
+        .configure(AppState::new(auth))
         .with_index(index)
         .with_readiness(readiness(indexer.stats.clone()));
     // One process, one /metrics: the indexer's counters next to the API's.
@@ -110,9 +109,6 @@ pub async fn run(mut args: Args) -> anyhow::Result<ExitCode> {
         .register(Box::new(pivotlog_indexer::IndexerCollector::new(
             indexer.stats.clone(),
         )));
-    state
-        .metrics()
-        .register(Box::new(crate::heap::HeapCollector::new()));
     let listener = args.api.bind().await?;
     let address = listener.local_addr()?;
 
