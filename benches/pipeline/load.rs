@@ -18,6 +18,32 @@ pub fn closed_loop(
     clients: usize,
     duration: Duration,
 ) -> Latencies {
+    clients_loop(base, token, paths, clients, duration, None)
+}
+
+/// One client sending `rate` requests per second (each at its scheduled time, or at
+/// once when behind): a user's pace, whose own load is the same whatever the server
+/// does, unlike a closed loop that sends faster the faster it is answered. Latencies
+/// and 429s as [`closed_loop`].
+pub fn paced(base: &str, token: &str, paths: &[String], rate: f64, duration: Duration) -> Latencies {
+    clients_loop(
+        base,
+        token,
+        paths,
+        1,
+        duration,
+        Some(Duration::from_secs_f64(1.0 / rate)),
+    )
+}
+
+fn clients_loop(
+    base: &str,
+    token: &str,
+    paths: &[String],
+    clients: usize,
+    duration: Duration,
+    pace: Option<Duration>,
+) -> Latencies {
     let stop = Arc::new(AtomicBool::new(false));
     let started = Instant::now();
     let workers: Vec<_> = (0..clients)
@@ -31,7 +57,12 @@ pub fn closed_loop(
                 let mut latencies = Vec::new();
                 let mut refused = 0;
                 let mut next = client;
+                let mut due = Instant::now();
                 while !stop.load(Ordering::Relaxed) {
+                    if let Some(interval) = pace {
+                        sleep_unless_stopped(due.saturating_duration_since(Instant::now()), &stop);
+                        due += interval;
+                    }
                     let path = &paths[next % paths.len()];
                     next += clients;
                     let sent = Instant::now();

@@ -61,6 +61,10 @@ impl Latencies {
     }
 
     /// Share of the requests refused with 429.
+    pub fn refused(&self) -> usize {
+        self.refused
+    }
+
     pub fn refused_share(&self) -> f64 {
         let all = self.refused + self.sorted_ms.len();
         if all == 0 {

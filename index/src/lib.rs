@@ -40,6 +40,7 @@ mod pool;
 mod reader;
 mod schema;
 pub mod search;
+mod settle;
 pub mod signature;
 mod slice;
 mod summary;

@@ -24,6 +24,7 @@ use std::thread::JoinHandle;
 use tantivy::indexer::{IndexWriterOptions, LogMergePolicy};
 use tantivy::TantivyDocument;
 
+use crate::settle::{is_settled, SettleAll};
 use crate::slice::{Slice, SliceRange};
 use crate::{IndexError, PivotIndex, WriterConfig};
 
@@ -58,6 +59,20 @@ pub(crate) struct SliceWriter {
     /// Given a record since the previous commit; a secondary idle for a whole commit
     /// interval is closed.
     recent: bool,
+    /// Opened to settle the slice ([`crate::settle`]): kept open, idle or not, until its
+    /// merges have left one segment.
+    settling: bool,
+}
+
+/// Where the settling of cold slices is ([`WriterPool::settling`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Settling {
+    /// No slice is settling.
+    Idle,
+    /// A slice's merges are running.
+    Busy,
+    /// A slice has just settled: the next one can start.
+    Finished,
 }
 
 /// How the writers were used, for tests, logs and benchmarks.
@@ -71,6 +86,8 @@ pub struct WriterCounters {
     /// Commits, of which forced: made to make room for a writer.
     pub commits: u64,
     pub forced_commits: u64,
+    /// Cold slices settled into one segment ([`crate::settle`]), counted when started.
+    pub settled: u64,
 }
 
 pub(crate) struct WriterPool {
@@ -118,9 +135,15 @@ impl WriterPool {
         }
         self.open
             .iter()
-            .filter(|(_, open)| !open.primary)
+            .filter(|(_, open)| !open.primary && !open.settling)
             .max_by_key(|(_, open)| open.last_record)
             .map(|(name, _)| name.clone())
+    }
+
+    /// True when the records have moved on to a secondary for good: the next commit
+    /// promotes it, and the sooner the better (a secondary has one thread).
+    pub fn promotion_due(&self) -> bool {
+        self.to_promote().is_some()
     }
 
     /// True when opening one more writer would pass [`MAX_OPEN_WRITERS`].
@@ -135,6 +158,12 @@ impl WriterPool {
         if let Some(open) = self.open.get_mut(name) {
             open.last_record = sequence;
             open.recent = true;
+            if open.settling {
+                // Written again: merging each new segment into the whole slice would
+                // rewrite it at every commit.
+                open.settling = false;
+                open.writer.set_merge_policy(merge_policy(&self.config));
+            }
             if open.primary {
                 self.since_primary = 0;
                 return;
@@ -184,7 +213,7 @@ impl WriterPool {
         let idle: Vec<String> = self
             .open
             .iter()
-            .filter(|(_, open)| !open.primary && !open.recent)
+            .filter(|(_, open)| !open.primary && !open.recent && !open.settling)
             .map(|(name, _)| name.clone())
             .collect();
         for name in idle {
@@ -196,6 +225,62 @@ impl WriterPool {
         if self.open.len() > MAX_OPEN_WRITERS {
             self.evict(self.open.len() - MAX_OPEN_WRITERS);
         }
+        Ok(())
+    }
+
+    /// Where settling is: closes a settling writer whose merges are done (in the
+    /// background: it has nothing left to wait for).
+    pub fn settling(&mut self) -> Settling {
+        let settled: Vec<String> = self
+            .open
+            .iter()
+            .filter(|(_, open)| open.settling && is_settled(&open.slice))
+            .map(|(name, _)| name.clone())
+            .collect();
+        for name in &settled {
+            self.close(name);
+        }
+        if self.open.values().any(|open| open.settling) {
+            Settling::Busy
+        } else if settled.is_empty() {
+            Settling::Idle
+        } else {
+            Settling::Finished
+        }
+    }
+
+    /// True when slice `name` cannot be settled now: its writer has records pending, or
+    /// is still closing (reopening it would wait for its merges).
+    pub fn is_busy(&self, name: &str) -> bool {
+        self.open.get(name).is_some_and(|open| open.changed)
+            || self.closing.get(name).is_some_and(|closer| !closer.is_finished())
+    }
+
+    /// Starts settling slice `name` ([`crate::settle`]): its writer (the open one, idle
+    /// since the last commit, or a new secondary) merges everything from now on, and
+    /// commits nothing new, which starts the merges. The writer stays open until they are
+    /// done ([`WriterPool::settling`]). Nothing may be pending for the slice.
+    pub fn start_settling(&mut self, index: &PivotIndex, name: &str) -> Result<(), IndexError> {
+        let mut settling = match self.open.remove(name) {
+            Some(open) => open,
+            None => self.open_writer(index, name, false)?,
+        };
+        settling.writer.set_merge_policy(Box::new(SettleAll));
+        let mut prepared = settling.writer.prepare_commit()?;
+        if let Some(range) = settling.slice.range() {
+            prepared.set_payload(&serde_json::to_string(&range).expect("a range serializes"));
+        }
+        let committed = prepared.commit();
+        if committed.is_ok() {
+            settling.settling = true;
+            // Never the slice the records went to last: not promoted, evicted first.
+            settling.last_record = 0;
+            self.counters.settled += 1;
+        } else {
+            settling.writer.set_merge_policy(merge_policy(&self.config));
+        }
+        self.open.insert(name.to_owned(), settling);
+        committed?;
         Ok(())
     }
 
@@ -304,9 +389,7 @@ impl WriterPool {
                 .build()
         };
         let writer = slice.tantivy_index().writer_with_options(options)?;
-        let mut merge_policy = LogMergePolicy::default();
-        merge_policy.set_del_docs_ratio_before_merge(self.config.del_docs_ratio_before_merge);
-        writer.set_merge_policy(Box::new(merge_policy));
+        writer.set_merge_policy(merge_policy(&self.config));
         self.counters.opened += 1;
         self.counters.opened_primary += u64::from(primary);
         if primary {
@@ -320,8 +403,16 @@ impl WriterPool {
             primary,
             last_record: self.records,
             recent: false,
+            settling: false,
         })
     }
+}
+
+/// The merge policy of a slice being written.
+fn merge_policy(config: &WriterConfig) -> Box<LogMergePolicy> {
+    let mut policy = LogMergePolicy::default();
+    policy.set_del_docs_ratio_before_merge(config.del_docs_ratio_before_merge);
+    Box::new(policy)
 }
 
 /// Joins a closer; its merges failing loses nothing committed, so it is only logged.

@@ -13,11 +13,11 @@ use tantivy::{TantivyDocument, Term};
 
 use pivotlog_proto::{DebugEvent, Record, RecordKind};
 
-use crate::pool::{SliceWriter, WriterCounters, WriterPool};
+use crate::pool::{Settling, SliceWriter, WriterCounters, WriterPool};
 use crate::reader::{load_event, term_query};
 use crate::schema::call_key;
 use crate::slice::{slice_name, SliceRange};
-use crate::{directory, document, CallSummary, Checkpoint, IndexError, PivotIndex};
+use crate::{directory, document, settle, CallSummary, Checkpoint, IndexError, PivotIndex};
 
 /// Resources of the tantivy writer.
 #[derive(Debug, Clone)]
@@ -89,6 +89,8 @@ pub struct IndexWriter {
     /// `uri` and `method` of recent requests by (call key, iteration), copied onto
     /// their responses so a search can combine `uri:` with `status_code:`.
     recent_requests: HashMap<(String, u32), RequestLine>,
+    /// When [`IndexWriter::settle`] last looked for a cold slice.
+    last_settle_check: Option<Instant>,
 }
 
 #[derive(Debug, Clone)]
@@ -114,6 +116,7 @@ impl IndexWriter {
             forgotten: Vec::new(),
             lock: index.lock_writer()?,
             recent_requests: HashMap::new(),
+            last_settle_check: None,
         })
     }
 
@@ -154,6 +157,13 @@ impl IndexWriter {
     /// Slices the next commit will commit: each gets a new segment.
     pub fn slices_changed(&self) -> usize {
         self.writers.changed()
+    }
+
+    /// True when the records have moved on to another slice for good (a replay in time
+    /// order reaching a new day): the next commit gives that slice the primary's threads,
+    /// so it is worth making soon rather than at a backlog's long interval.
+    pub fn promotion_due(&self) -> bool {
+        self.writers.promotion_due()
     }
 
     /// True when records or offsets changed since the last commit.
@@ -336,6 +346,63 @@ impl IndexWriter {
         // file, which a read-only disk refuses: the caller retries.
         self.index.reload()?;
         Ok(self.checkpoint.clone())
+    }
+
+    /// Settles cold slices into one segment each, one at a time ([`crate::settle`]):
+    /// closes the slice whose merges are done, or starts the next, newest first. Cheap
+    /// to call often (with nothing settling, it looks for work every few seconds); the
+    /// indexer calls it while caught up. Returns the slice it started settling.
+    pub fn settle(&mut self) -> Result<Option<String>, IndexError> {
+        match self.writers.settling() {
+            Settling::Busy => return Ok(None),
+            Settling::Finished => {}
+            Settling::Idle => {
+                if self
+                    .last_settle_check
+                    .is_some_and(|checked| checked.elapsed() < settle::SETTLE_CHECK_INTERVAL)
+                {
+                    return Ok(None);
+                }
+            }
+        }
+        self.last_settle_check = Some(Instant::now());
+        self.start_next_settle(pivotlog_proto::time::now_unix_ms())
+    }
+
+    /// Settles every slice that is cold at `now_ms` (Unix ms), waiting for the merges:
+    /// for benchmarks and tests of what a settled index costs, which can say when "now"
+    /// is for history they made up.
+    pub fn settle_now(&mut self, now_ms: i64) -> Result<usize, IndexError> {
+        if self.dirty {
+            self.commit()?;
+        }
+        let mut settled = 0;
+        while let Some(name) = self.start_next_settle(now_ms)? {
+            self.writers.close(&name);
+            self.writers.join(&name);
+            settled += 1;
+        }
+        self.index.reload()?;
+        Ok(settled)
+    }
+
+    fn start_next_settle(&mut self, now_ms: i64) -> Result<Option<String>, IndexError> {
+        if self.writers.is_full() {
+            return Ok(None);
+        }
+        let candidate = self
+            .index
+            .slices()
+            .into_iter()
+            .rev()
+            .find(|slice| !self.writers.is_busy(&slice.name) && settle::needs_settling(slice, now_ms));
+        let Some(slice) = candidate else {
+            return Ok(None);
+        };
+        self.writers.join(&slice.name);
+        self.writers.start_settling(&self.index, &slice.name)?;
+        tracing::info!(slice = %slice.name, "settling a cold slice into one segment");
+        Ok(Some(slice.name.to_string()))
     }
 
     /// Waits for background merges to finish (for orderly shutdown and benchmarks).

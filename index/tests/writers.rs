@@ -180,3 +180,113 @@ fn more_days_than_open_writers_make_room_a_few_writers_at_a_time() {
         "a commit per handful of records: {counters:?}"
     );
 }
+
+/// Segments per slice, by slice name.
+fn segments(index: &PivotIndex) -> std::collections::BTreeMap<String, usize> {
+    index.reload().unwrap();
+    index
+        .info()
+        .unwrap()
+        .slices
+        .into_iter()
+        .map(|slice| (slice.name, slice.segments))
+        .collect()
+}
+
+#[test]
+fn cold_slices_settle_into_one_segment_and_today_is_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = PivotIndex::open_or_create(dir.path()).unwrap();
+    let mut events = shuffled(calls(5, 300));
+    // Today's records, in two commits: a slice still being written.
+    let mut today: Vec<DebugEvent> = calls(1, 2).into_iter().flatten().collect();
+    let now = pivotlog_proto::time::now_unix_ms();
+    for (n, event) in today.iter_mut().enumerate() {
+        event.event_id = format!("today-{n}");
+        event.call_id = format!("today-call-{}", n / 2);
+        event.created_unix_ms = now - 60_000 + n as i64;
+    }
+    import(&index, &events, 100);
+    import(&index, &today[..2], 100);
+    import(&index, &today[2..], 100);
+    events.extend(today);
+    let before = segments(&index);
+    assert!(before.values().filter(|&&n| n > 1).count() >= 5, "{before:?}");
+    let calls_before = index.info().unwrap().slices.iter().map(|s| s.calls).sum::<u64>();
+
+    let mut writer = IndexWriter::new(&index, &config()).unwrap();
+    assert_eq!(writer.settle_now(now).unwrap(), 5, "the five past days");
+    assert_eq!(writer.counters().settled, 5);
+    // Nothing left to settle: a second pass does nothing.
+    assert_eq!(writer.settle_now(now).unwrap(), 0);
+    writer.wait_merging_threads().unwrap();
+
+    let after = segments(&index);
+    let today_slice = after.keys().last().unwrap().clone();
+    for (name, count) in &after {
+        if *name == today_slice {
+            assert_eq!(*count, before[name], "today's slice is not settled");
+        } else {
+            assert_eq!(*count, 1, "slice {name}: {after:?}");
+        }
+    }
+    check_every_record_once(&index, &events);
+    // Upserted summaries are purged with the merge: one call document per call.
+    let info = index.info().unwrap();
+    assert_eq!(info.slices.iter().map(|s| s.calls).sum::<u64>(), calls_before);
+}
+
+#[test]
+fn late_records_for_a_settling_slice_go_into_its_writer_and_none_is_lost() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = PivotIndex::open_or_create(dir.path()).unwrap();
+    let all = calls(2, 3_000);
+    let (mut events, late): (Vec<_>, Vec<_>) = all.into_iter().enumerate().partition(|(n, _)| n % 50 != 7);
+    let mut events: Vec<DebugEvent> = events.drain(..).flat_map(|(_, call)| call).collect();
+    import(&index, &events, 500);
+
+    let mut writer = IndexWriter::new(&index, &config()).unwrap();
+    let settling = writer.settle().unwrap().expect("a cold slice to settle");
+    // Within the check interval nothing else starts.
+    assert_eq!(writer.settle().unwrap(), None);
+    // Late records of both days, while the newest one settles: no wait, nothing lost.
+    let late: Vec<DebugEvent> = late.into_iter().flat_map(|(_, call)| call).collect();
+    let started = std::time::Instant::now();
+    for event in &late {
+        writer.add(event, &[]).unwrap();
+    }
+    writer.commit().unwrap();
+    let took = started.elapsed();
+    writer.wait_merging_threads().unwrap();
+    events.extend(late);
+    check_every_record_once(&index, &events);
+    eprintln!(
+        "settling {settling}: {} late records committed in {took:?}",
+        events.len()
+    );
+}
+
+#[test]
+fn a_new_day_in_time_order_asks_for_the_commit_that_promotes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = PivotIndex::open_or_create(dir.path()).unwrap();
+    let events: Vec<DebugEvent> = calls(2, 1_500).into_iter().flatten().collect();
+    let (day1, day2) = events.split_at(3_000);
+    let mut writer = IndexWriter::new(&index, &config()).unwrap();
+    for event in day1 {
+        writer.add(event, &[]).unwrap();
+    }
+    writer.commit().unwrap();
+    for (n, event) in day2.iter().enumerate() {
+        // Day 2 is a secondary until 1,000 of its records have come in a row.
+        assert_eq!(writer.promotion_due(), n >= 1_000, "after {n} records of day 2");
+        writer.add(event, &[]).unwrap();
+        if n == 1_200 {
+            writer.commit().unwrap();
+            assert!(!writer.promotion_due(), "promoted by the commit");
+            assert_eq!(writer.counters().opened_primary, 2);
+            break;
+        }
+    }
+    writer.wait_merging_threads().unwrap();
+}

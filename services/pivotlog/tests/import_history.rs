@@ -6,7 +6,8 @@
 //! 1 MB record limit are not refused: a 1.2 MB HTML page (which compresses) arrives whole
 //! and is found by a word in its body; a 3 MB body that stays over the limit compressed is
 //! cut to fit, found by search, and both the hit and the detail item say it was cut and
-//! how big it was.
+//! how big it was. Once caught up, the indexer settles every day slice into one segment,
+//! and all of the above is read from the settled index.
 
 mod support;
 
@@ -199,6 +200,23 @@ fn a_shuffled_multi_day_export_is_served_exactly_once() {
             .map(|s| (s.records, s.segments))
             .collect::<Vec<_>>()
     );
+
+    // Caught up, the indexer settles every slice (all are over an hour old) into one
+    // segment, one slice at a time; what follows reads the settled index.
+    wait_until(
+        "every slice settled into one segment",
+        Duration::from_secs(if faults_full() { 600 } else { 120 }),
+        || {
+            index.reload().unwrap();
+            index
+                .info()
+                .unwrap()
+                .slices
+                .iter()
+                .all(|slice| slice.segments == 1)
+        },
+    );
+    eprintln!("settled after {:?}", started.elapsed());
 
     // Through the API: a superduper admin reads every account.
     let tokens = json!({"tok-admin": {"account_id": account, "superduper_admin": true}});

@@ -4,7 +4,8 @@
 //! Reads come in two classes. **Cheap** ones (a call's records, a listing page) never
 //! wait: they run at once, up to a generous bound, and are refused past it. **Heavy**
 //! ones (searches, stats, unpaginated listings) run at most [`Limits::heavy_slots`] at a
-//! time, sized to the cores, so they cannot crowd the cheap ones off the CPU. A heavy
+//! time, sized to the cores, so they cannot crowd the cheap ones off the CPU; one account
+//! holds at most all but one of them, so another account's first read never waits. A heavy
 //! read that finds no slot waits in its account's queue; a freed slot goes to the next
 //! account in rotation, so one account's thirty clients take turns with another's one
 //! (as Loki's per-tenant query queues do). Past an account's queue bound, or after
@@ -63,17 +64,30 @@ pub struct Limits {
 }
 
 impl Limits {
-    /// The defaults for a machine with `cores` cores: a heavy slot per core (the CPU is
-    /// the resource), every slot open to a lone account (fairness comes from the
-    /// rotation, not from idling cores), four waiting heavy reads per slot and account.
+    /// The defaults for a machine with `cores` cores: [`Limits::with_heavy_slots`] one
+    /// more than the cores (the CPU is the resource; the extra one is the next
+    /// account's), and 64 cheap reads per core.
     pub fn for_cores(cores: usize) -> Limits {
         let cores = cores.max(1);
         Limits {
-            heavy_slots: cores,
-            account_heavy_slots: cores,
-            account_queue: 4 * cores,
-            queue_timeout: Duration::from_secs(2),
             cheap_slots: 64 * cores,
+            ..Limits::with_heavy_slots(cores + 1)
+        }
+    }
+
+    /// `heavy_slots` heavy reads at once, of which one account may hold all but one: a
+    /// lone account keeps every core busy, and an account with nothing running always
+    /// finds a slot at once instead of waiting for a busy account's read to end
+    /// (fairness between busy accounts comes from the rotation, not from idling cores);
+    /// four waiting heavy reads per slot and account.
+    pub fn with_heavy_slots(heavy_slots: usize) -> Limits {
+        let heavy_slots = heavy_slots.max(1);
+        Limits {
+            heavy_slots,
+            account_heavy_slots: (heavy_slots - 1).max(1),
+            account_queue: 4 * heavy_slots,
+            queue_timeout: Duration::from_secs(2),
+            cheap_slots: 64 * heavy_slots,
         }
     }
 }
@@ -299,8 +313,10 @@ impl Admission {
             }
             Class::Heavy => {
                 let free = state.heavy_running < self.limits.heavy_slots;
-                let entry = state.accounts.entry(account.to_owned()).or_default();
-                if free && entry.waiting.is_empty() && entry.running < self.limits.account_heavy_slots {
+                state.accounts.entry(account.to_owned()).or_default();
+                let share = self.account_share(&state);
+                let entry = state.accounts.get_mut(account).expect("just inserted");
+                if free && entry.waiting.is_empty() && entry.running < share {
                     entry.running += 1;
                     state.heavy_running += 1;
                     drop(state);
@@ -411,13 +427,14 @@ impl Admission {
     fn dispatch(self: &Arc<Self>, state: &mut State) -> Vec<(Waiter, Permit)> {
         let mut grants = Vec::new();
         let mut passed = 0;
+        let share = self.account_share(state);
         while state.heavy_running < self.limits.heavy_slots && passed < state.rotation.len() {
             let account = state.rotation.pop_front().expect("rotation is not empty");
             let entry = state
                 .accounts
                 .get_mut(&account)
                 .expect("a queued account is known");
-            if entry.running >= self.limits.account_heavy_slots {
+            if entry.running >= share {
                 state.rotation.push_back(account);
                 passed += 1;
                 continue;
@@ -441,6 +458,15 @@ impl Admission {
             grants.push((waiter, self.permit(Class::Heavy, Some(account))));
         }
         grants
+    }
+
+    /// Heavy reads one account may run now: [`Limits::account_heavy_slots`], divided
+    /// between the accounts with heavy reads running or waiting (at least one each). A
+    /// lone account gets every core; while a second one has work, a busy account's next
+    /// read waits for its share instead of taking the core the other's read runs on.
+    fn account_share(&self, state: &State) -> usize {
+        let active = state.accounts.len().max(1);
+        (self.limits.account_heavy_slots / active).max(1)
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {

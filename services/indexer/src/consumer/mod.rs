@@ -149,12 +149,19 @@ impl Session<'_> {
             }
             self.probe_broker_if_due();
             // The normal interval first: counting the slices written is only worth it once
-            // a commit can be due.
+            // a commit can be due. A promotion due commits at the normal interval: a new
+            // day would otherwise be written on one thread for a whole backlog interval.
             let since = last_commit.elapsed();
             if since >= self.config.commit_interval
-                && since >= self.config.commit_spacing(backlog, self.writer.slices_changed())
+                && (self.writer.promotion_due()
+                    || since >= self.config.commit_spacing(backlog, self.writer.slices_changed()))
             {
-                self.commit();
+                if self.commit() && !backlog {
+                    // Caught up: a cold day slice can be merged into one segment.
+                    if let Err(err) = self.writer.settle() {
+                        warn!(error = %err, "cannot settle a cold slice; retrying later");
+                    }
+                }
                 last_commit = Instant::now();
             }
         }

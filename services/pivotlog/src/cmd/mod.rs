@@ -34,10 +34,11 @@ impl ShardTokenArgs {
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct LimitArgs {
     /// Heavy reads (searches, stats, unpaginated listings) running at once [default:
-    /// one per core].
+    /// one per core, plus one].
     #[arg(long, env = "PIVOTLOG_HEAVY_SLOTS")]
     pub heavy_slots: Option<usize>,
-    /// Heavy reads one account may run at once [default: all heavy slots].
+    /// Heavy reads one account may run at once [default: all heavy slots but one, so
+    /// another account's read finds one free].
     #[arg(long, env = "PIVOTLOG_ACCOUNT_HEAVY_SLOTS")]
     pub account_heavy_slots: Option<usize>,
     /// Heavy reads one account may have waiting; more get 429 [default: four per heavy slot].
@@ -55,7 +56,7 @@ pub struct LimitArgs {
 impl LimitArgs {
     pub fn limits(&self) -> pivotlog_serve::admission::Limits {
         let defaults = match self.heavy_slots {
-            Some(slots) => pivotlog_serve::admission::Limits::for_cores(slots),
+            Some(slots) => pivotlog_serve::admission::Limits::with_heavy_slots(slots),
             None => pivotlog_serve::admission::Limits::default(),
         };
         pivotlog_serve::admission::Limits {

@@ -163,3 +163,54 @@ fn an_interrupt_is_raised_only_when_the_caller_goes_first() {
     drop(InterruptOnDrop::new(&permit));
     assert!(permit.interrupt().load(Ordering::Relaxed));
 }
+
+#[tokio::test]
+async fn by_default_a_busy_account_keeps_every_core_and_another_account_still_finds_a_slot() {
+    let cores = 2;
+    let admission = Admission::new(Limits::for_cores(cores), "t");
+    // A lone account runs as many heavy reads as there are cores ...
+    let mut busy = Vec::new();
+    for _ in 0..cores {
+        busy.push(admission.admit(Class::Heavy, "busy").await.unwrap());
+    }
+    // ... and its next one waits, while another account's read starts at once.
+    let queued = {
+        let admission = admission.clone();
+        tokio::spawn(async move { admission.admit(Class::Heavy, "busy").await.map(drop) })
+    };
+    tokio::task::yield_now().await;
+    assert_eq!(counter(&admission, "t_reads_queued", &[("class", "heavy")]), 1.0);
+    let other = tokio::time::timeout(Duration::from_millis(50), admission.admit(Class::Heavy, "other")).await;
+    let other = other.expect("not queued").expect("admitted");
+    // A third account waits for a slot like everyone else.
+    let third = tokio::time::timeout(Duration::from_millis(50), admission.admit(Class::Heavy, "third")).await;
+    assert!(third.is_err(), "every slot is taken");
+    drop(other);
+    drop(busy);
+    assert!(queued.await.unwrap().is_ok());
+}
+
+#[tokio::test]
+async fn while_two_accounts_have_work_a_busy_one_runs_only_its_share_of_the_cores() {
+    let admission = Admission::new(Limits::for_cores(2), "t");
+    let first = admission.admit(Class::Heavy, "busy").await.unwrap();
+    let _second = admission.admit(Class::Heavy, "busy").await.unwrap();
+    let other = tokio::time::timeout(Duration::from_millis(50), admission.admit(Class::Heavy, "other"))
+        .await
+        .expect("the spare slot")
+        .unwrap();
+    let next = {
+        let admission = admission.clone();
+        tokio::spawn(async move { admission.admit(Class::Heavy, "busy").await.map(drop) })
+    };
+    tokio::task::yield_now().await;
+    // A busy read ends while the other account's runs: the busy account is at its share
+    // (one of two cores), so its next read keeps waiting.
+    drop(first);
+    tokio::task::yield_now().await;
+    assert_eq!(counter(&admission, "t_reads_queued", &[("class", "heavy")]), 1.0);
+    assert!(!next.is_finished());
+    // The other account is done: the busy one has every core again.
+    drop(other);
+    assert!(next.await.unwrap().is_ok());
+}
