@@ -205,7 +205,7 @@ fn main() {
     let mut last_dir = None;
     for run in 0..options.runs {
         let dir = data_root.path().join(format!("ingest-{run}"));
-        let (seconds, peak, anon) = ingest(&binary, &broker, "bench", &dir, records, None);
+        let (seconds, peak, anon) = ingest(&binary, &broker, "bench", &dir, records, None, None);
         ingest_seconds.push(seconds);
         indexer_peak_rss.push(peak as f64);
         indexer_peak_anon.push(anon as f64);
@@ -269,6 +269,7 @@ fn main() {
         &loaded_dir,
         records,
         Some((&tokens, &account)),
+        None,
     );
     let loaded_rate = records as f64 / loaded_seconds;
     println!(
@@ -442,7 +443,8 @@ fn rare_word(events: &[&DebugEvent]) -> String {
 }
 
 /// Starts an indexer cold on `dir` and times it until every record is committed and
-/// searchable; with `query`, a query service answers a steady load meanwhile.
+/// searchable; with `query`, a query service answers a steady load meanwhile; then,
+/// with the indexer still running and its merges done, calls `caught_up`.
 /// Returns (seconds, indexer peak RSS, indexer peak heap sampled every 50 ms).
 fn ingest(
     binary: &Path,
@@ -451,6 +453,7 @@ fn ingest(
     dir: &Path,
     records: usize,
     query: Option<(&Path, &str)>,
+    caught_up: Option<&mut dyn FnMut(&PivotIndex)>,
 ) -> (f64, u64, u64) {
     let started = Instant::now();
     let indexer = procs::spawn(
@@ -499,7 +502,35 @@ fn ingest(
     if let Some((_proc, load)) = background {
         load.join().unwrap();
     }
+    if let Some(caught_up) = caught_up {
+        caught_up(&index);
+    }
+    drop(indexer);
     (seconds, peak, peak_anon)
+}
+
+/// Waits (at most 5 min) until the running indexer has settled every slice whose
+/// newest record is over `SETTLE_AFTER_MS` old into one segment, as it does once caught
+/// up; returns how long that took, s.
+pub fn wait_settled(index: &PivotIndex) -> f64 {
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(300);
+    while Instant::now() < deadline {
+        index.reload().unwrap();
+        let cold_before = now_unix_ms() - pivotlog_index::SETTLE_AFTER_MS;
+        let unsettled = index.info().map_or(0, |info| {
+            info.slices
+                .iter()
+                .filter(|slice| slice.max_created_ms.is_some_and(|newest| newest < cold_before))
+                .filter(|slice| slice.segments > 1)
+                .count()
+        });
+        if unsettled == 0 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    started.elapsed().as_secs_f64()
 }
 
 /// Waits (at most 30 s) until the index's segment count has not changed for 1.5 s: the

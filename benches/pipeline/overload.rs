@@ -17,17 +17,20 @@
 //! much more of the cores, which would count against the heavy clients.
 
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
 use pivotlog_proto::DebugEvent;
 
 use crate::load;
-use crate::procs::{self, Broker};
+use crate::procs::{self, Broker, Process};
 use crate::summary::Latencies;
 
 const HEAVY_CLIENTS: usize = 32;
+/// The name the query process gives its heavy-read threads (`pivotlog-heavy-N`, cut to
+/// 15 bytes by the kernel).
+const HEAVY_THREADS: &str = "pivotlog-heavy";
 /// Calls opened per second by the cheap client: a few operators clicking.
 const CHEAP_RATE: f64 = 50.0;
 const BUSY_TOKEN: &str = "bench-busy";
@@ -108,6 +111,14 @@ fn together(base: &str, loads: Vec<Load>, seconds: f64) -> Vec<Latencies> {
     handles.into_iter().map(|h| h.join().expect("a load")).collect()
 }
 
+/// [`together`] against `query`, and the cores its heavy-read threads used meanwhile.
+fn together_on(query: &Process, base: &str, loads: Vec<Load>, seconds: f64) -> (Vec<Latencies>, f64) {
+    let (cpu, started) = (query.threads_cpu_seconds(HEAVY_THREADS), Instant::now());
+    let latencies = together(base, loads, seconds);
+    let used = query.threads_cpu_seconds(HEAVY_THREADS) - cpu;
+    (latencies, used / started.elapsed().as_secs_f64())
+}
+
 /// `(p50, p99)` of a load, ms.
 fn p50_p99(latencies: &Latencies) -> (f64, f64) {
     (latencies.percentile(50.0), latencies.percentile(99.0))
@@ -159,7 +170,7 @@ pub fn overload(
         .collect();
     let mut cost_alone_ms: Vec<f64> = heavy_alone.iter().map(|alone| alone.percentile(50.0)).collect();
     cost_alone_ms.push(other_alone.percentile(50.0));
-    let mut heavy = together(&base, loads.clone(), seconds);
+    let (mut heavy, heavy_cores) = together_on(&limited, &base, loads.clone(), seconds);
     let cheap_under = heavy.remove(heavy.len() - 2);
     drop(limited);
     let (unlimited, base) = procs::start_query(
@@ -177,7 +188,7 @@ pub fn overload(
         ],
     );
     run(&base, &(BUSY_TOKEN, cheap.1.clone(), Clients::Closed(1)), 0.3);
-    let mut without = together(&base, loads, seconds);
+    let (mut without, heavy_cores_without) = together_on(&unlimited, &base, loads, seconds);
     let cheap_without = without.remove(without.len() - 2);
     drop(unlimited);
 
@@ -253,6 +264,9 @@ pub fn overload(
         100.0 * heavy_refused,
         verdict(throughput_ratio >= 0.9)
     );
+    println!(
+        "   the heavy-read threads ran on {heavy_cores:.2} cores under the limits, {heavy_cores_without:.2} without"
+    );
     json!({
         "cheap_alone_ms": {"p50": cheap_alone_p50, "p99": cheap_alone_p99},
         "cheap_under_load_ms": {"p50": cheap_p50, "p99": cheap_p99},
@@ -267,5 +281,7 @@ pub fn overload(
         "heavy_cores_busy": work,
         "heavy_cores_busy_without_limits": work_without,
         "heavy_throughput_ratio": throughput_ratio,
+        "heavy_threads_cores": heavy_cores,
+        "heavy_threads_cores_without_limits": heavy_cores_without,
     })
 }

@@ -61,6 +61,7 @@ pub use info::{disk_usage, IndexInfo, SliceInfo};
 pub use pool::WriterCounters;
 pub use reader::{CallCursor, CallPage, ListCalls};
 pub use schema::{event_order, from_position, position, Fields, INDEX_FORMAT, MAX_INDEXED_TEXT_BYTES};
+pub use settle::SETTLE_AFTER_MS;
 pub use summary::CallSummary;
 pub use writer::{AddOutcome, CommitStats, IndexWriter, WriterConfig};
 

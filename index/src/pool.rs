@@ -210,15 +210,7 @@ impl WriterPool {
         if let Some(name) = self.to_promote() {
             self.promote(index, &name)?;
         }
-        let idle: Vec<String> = self
-            .open
-            .iter()
-            .filter(|(_, open)| !open.primary && !open.recent && !open.settling)
-            .map(|(name, _)| name.clone())
-            .collect();
-        for name in idle {
-            self.close(&name);
-        }
+        self.close_idle();
         for open in self.open.values_mut() {
             open.recent = false;
         }
@@ -282,6 +274,25 @@ impl WriterPool {
         self.open.insert(name.to_owned(), settling);
         committed?;
         Ok(())
+    }
+
+    /// Closes the secondaries given no record since the previous commit (and not
+    /// settling): at a commit, and while the indexer is caught up, when no commit comes.
+    pub fn close_idle(&mut self) {
+        let idle: Vec<String> = self
+            .open
+            .iter()
+            .filter(|(_, open)| !open.primary && !open.recent && !open.changed && !open.settling)
+            .map(|(name, _)| name.clone())
+            .collect();
+        for name in idle {
+            self.close(&name);
+        }
+    }
+
+    /// True when slice `name` has an open writer.
+    pub fn is_open(&self, name: &str) -> bool {
+        self.open.contains_key(name)
     }
 
     /// Closes the `count` least recently written writers (nothing may be pending).

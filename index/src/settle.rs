@@ -28,7 +28,7 @@ use crate::slice::Slice;
 
 /// How long after its newest record a slice is settled. Calls last minutes; history
 /// older than this is settled as soon as the indexer has caught up with it.
-pub(crate) const SETTLE_AFTER_MS: i64 = 60 * 60 * 1000;
+pub const SETTLE_AFTER_MS: i64 = 60 * 60 * 1000;
 
 /// How often the indexer looks for a slice to settle (reading each slice's metadata).
 pub(crate) const SETTLE_CHECK_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);

@@ -353,6 +353,11 @@ impl IndexWriter {
     /// to call often (with nothing settling, it looks for work every few seconds); the
     /// indexer calls it while caught up. Returns the slice it started settling.
     pub fn settle(&mut self) -> Result<Option<String>, IndexError> {
+        if !self.dirty {
+            // No commit closes them while nothing comes (a shuffled import leaves every
+            // slice's writer open): idle secondaries go now.
+            self.writers.close_idle();
+        }
         match self.writers.settling() {
             Settling::Busy => return Ok(None),
             Settling::Finished => {}
@@ -387,9 +392,6 @@ impl IndexWriter {
     }
 
     fn start_next_settle(&mut self, now_ms: i64) -> Result<Option<String>, IndexError> {
-        if self.writers.is_full() {
-            return Ok(None);
-        }
         let candidate = self
             .index
             .slices()
@@ -399,6 +401,9 @@ impl IndexWriter {
         let Some(slice) = candidate else {
             return Ok(None);
         };
+        if self.writers.is_full() && !self.writers.is_open(&slice.name) {
+            return Ok(None);
+        }
         self.writers.join(&slice.name);
         self.writers.start_settling(&self.index, &slice.name)?;
         tracing::info!(slice = %slice.name, "settling a cold slice into one segment");

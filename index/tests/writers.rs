@@ -290,3 +290,33 @@ fn a_new_day_in_time_order_asks_for_the_commit_that_promotes_it() {
     }
     writer.wait_merging_threads().unwrap();
 }
+
+#[test]
+fn a_caught_up_writer_settles_every_slice_a_shuffled_month_left_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = PivotIndex::open_or_create(dir.path()).unwrap();
+    let events = shuffled(calls(31, 40));
+    let mut writer = IndexWriter::new(&index, &config()).unwrap();
+    for (n, event) in events.iter().enumerate() {
+        writer.add(event, &[]).unwrap();
+        if (n + 1) % 200 == 0 {
+            writer.commit().unwrap();
+        }
+    }
+    writer.commit().unwrap();
+    let crowded = segments(&index).values().filter(|&&n| n > 1).count();
+    assert!(crowded > 20, "{:?}", segments(&index));
+    // Caught up, with every slice's writer still open: the indexer calls `settle` at
+    // each commit interval, and one slice after another settles.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while segments(&index).values().any(|&n| n > 1) {
+        assert!(std::time::Instant::now() < deadline, "{:?}", segments(&index));
+        writer.settle().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // Each slice once (a single segment with deleted summaries counts too).
+    let settled = writer.counters().settled as usize;
+    assert!((crowded..=31).contains(&settled), "{settled} settled");
+    writer.wait_merging_threads().unwrap();
+    check_every_record_once(&index, &events);
+}

@@ -262,6 +262,27 @@ impl Process {
         (self.status_field("VmRSS:"), self.status_field("VmHWM:"))
     }
 
+    /// CPU time run so far by the process's live threads whose name starts with
+    /// `prefix` (every live thread with ""), s: the sum of their `schedstat` run times.
+    pub fn threads_cpu_seconds(&self, prefix: &str) -> f64 {
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{}/task", self.0.id())) else {
+            return 0.0;
+        };
+        let nanos: u64 = tasks
+            .flatten()
+            .filter(|task| {
+                std::fs::read_to_string(task.path().join("comm")).is_ok_and(|name| name.starts_with(prefix))
+            })
+            .filter_map(|task| std::fs::read_to_string(task.path().join("schedstat")).ok())
+            .filter_map(|stat| {
+                stat.split_whitespace()
+                    .next()
+                    .and_then(|ns| ns.parse::<u64>().ok())
+            })
+            .sum();
+        nanos as f64 / 1e9
+    }
+
     fn status_field(&self, name: &str) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.0.id())).unwrap_or_default();
         status
