@@ -20,6 +20,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use tantivy::indexer::{IndexWriterOptions, LogMergePolicy};
 use tantivy::TantivyDocument;
@@ -56,6 +57,8 @@ pub(crate) struct SliceWriter {
     primary: bool,
     /// Sequence number of the last record given to it (least recently written first).
     last_record: u64,
+    /// When it was opened or last given a record.
+    last_written: Instant,
     /// Given a record since the previous commit; a secondary idle for a whole commit
     /// interval is closed.
     recent: bool,
@@ -157,6 +160,7 @@ impl WriterPool {
         let sequence = self.records;
         if let Some(open) = self.open.get_mut(name) {
             open.last_record = sequence;
+            open.last_written = Instant::now();
             open.recent = true;
             if open.settling {
                 // Written again: merging each new segment into the whole slice would
@@ -241,10 +245,13 @@ impl WriterPool {
         }
     }
 
-    /// True when slice `name` cannot be settled now: its writer has records pending, or
-    /// is still closing (reopening it would wait for its merges).
-    pub fn is_busy(&self, name: &str) -> bool {
-        self.open.get(name).is_some_and(|open| open.changed)
+    /// True when slice `name` cannot be settled now: its writer has records pending or
+    /// was given one within `idle`, or is still closing (reopening it would wait for its
+    /// merges).
+    pub fn is_busy(&self, name: &str, idle: Duration) -> bool {
+        self.open
+            .get(name)
+            .is_some_and(|open| open.changed || open.last_written.elapsed() < idle)
             || self.closing.get(name).is_some_and(|closer| !closer.is_finished())
     }
 
@@ -277,12 +284,22 @@ impl WriterPool {
     }
 
     /// Closes the secondaries given no record since the previous commit (and not
-    /// settling): at a commit, and while the indexer is caught up, when no commit comes.
-    pub fn close_idle(&mut self) {
+    /// settling).
+    fn close_idle(&mut self) {
+        self.close_secondaries(|open| !open.recent);
+    }
+
+    /// Closes the secondaries given no record for `idle` (and not settling), when no
+    /// commit comes to close them.
+    pub fn close_idle_for(&mut self, idle: Duration) {
+        self.close_secondaries(|open| open.last_written.elapsed() >= idle);
+    }
+
+    fn close_secondaries(&mut self, idle: impl Fn(&SliceWriter) -> bool) {
         let idle: Vec<String> = self
             .open
             .iter()
-            .filter(|(_, open)| !open.primary && !open.recent && !open.changed && !open.settling)
+            .filter(|(_, open)| !open.primary && !open.changed && !open.settling && idle(open))
             .map(|(name, _)| name.clone())
             .collect();
         for name in idle {
@@ -413,6 +430,7 @@ impl WriterPool {
             changed: false,
             primary,
             last_record: self.records,
+            last_written: Instant::now(),
             recent: false,
             settling: false,
         })

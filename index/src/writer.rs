@@ -34,6 +34,11 @@ pub struct WriterConfig {
     /// is older are deleted at the next commit, and such records are not indexed
     /// ([`AddOutcome::Expired`]). `None`: keep everything.
     pub retention: Option<Duration>,
+    /// How long a slice's writer must go without a record before the slice may be
+    /// settled ([`IndexWriter::settle`]), or the writer, a secondary, closed when no
+    /// commit comes to close it: a shuffled import keeps writing every slice, and
+    /// settling one of them then would merge it again at every commit.
+    pub settle_after_idle: Duration,
 }
 
 impl Default for WriterConfig {
@@ -44,6 +49,7 @@ impl Default for WriterConfig {
             memory_budget_bytes: 256 << 20,
             del_docs_ratio_before_merge: 0.3,
             retention: None,
+            settle_after_idle: Duration::from_secs(30),
         }
     }
 }
@@ -353,11 +359,9 @@ impl IndexWriter {
     /// to call often (with nothing settling, it looks for work every few seconds); the
     /// indexer calls it while caught up. Returns the slice it started settling.
     pub fn settle(&mut self) -> Result<Option<String>, IndexError> {
-        if !self.dirty {
-            // No commit closes them while nothing comes (a shuffled import leaves every
-            // slice's writer open): idle secondaries go now.
-            self.writers.close_idle();
-        }
+        // A commit closes the secondaries idle since the previous one; when no commit
+        // comes (a shuffled import ends with every slice's writer open), they go here.
+        self.writers.close_idle_for(self.config.settle_after_idle);
         match self.writers.settling() {
             Settling::Busy => return Ok(None),
             Settling::Finished => {}
@@ -392,12 +396,10 @@ impl IndexWriter {
     }
 
     fn start_next_settle(&mut self, now_ms: i64) -> Result<Option<String>, IndexError> {
-        let candidate = self
-            .index
-            .slices()
-            .into_iter()
-            .rev()
-            .find(|slice| !self.writers.is_busy(&slice.name) && settle::needs_settling(slice, now_ms));
+        let candidate = self.index.slices().into_iter().rev().find(|slice| {
+            !self.writers.is_busy(&slice.name, self.config.settle_after_idle)
+                && settle::needs_settling(slice, now_ms)
+        });
         let Some(slice) = candidate else {
             return Ok(None);
         };

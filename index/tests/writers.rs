@@ -296,8 +296,15 @@ fn a_caught_up_writer_settles_every_slice_a_shuffled_month_left_open() {
     let dir = tempfile::tempdir().unwrap();
     let index = PivotIndex::open_or_create(dir.path()).unwrap();
     let events = shuffled(calls(31, 40));
-    let mut writer = IndexWriter::new(&index, &config()).unwrap();
+    let idle = std::time::Duration::from_secs(2);
+    let config = WriterConfig {
+        settle_after_idle: idle,
+        ..config()
+    };
+    let mut writer = IndexWriter::new(&index, &config).unwrap();
     for (n, event) in events.iter().enumerate() {
+        // While the records keep coming, nothing settles.
+        assert_eq!(writer.settle().unwrap(), None);
         writer.add(event, &[]).unwrap();
         if (n + 1) % 200 == 0 {
             writer.commit().unwrap();
