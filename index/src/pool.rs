@@ -256,7 +256,7 @@ impl WriterPool {
     }
 
     /// Starts settling slice `name` ([`crate::settle`]): its writer (the open one, idle
-    /// since the last commit, or a new secondary) merges everything from now on, and
+    /// for a while, or a new secondary) merges everything from now on, and
     /// commits nothing new, which starts the merges. The writer stays open until they are
     /// done ([`WriterPool::settling`]). Nothing may be pending for the slice.
     pub fn start_settling(&mut self, index: &PivotIndex, name: &str) -> Result<(), IndexError> {

@@ -15,7 +15,9 @@
 //! nothing new (its range kept). The commit makes tantivy consider merges, and
 //! [`SettleAll`] merges everything it is offered — the segments not already in a merge —
 //! and again as merges in flight end, until one segment is left. One slice settles at a
-//! time, and only while the indexer is caught up, so a backlog replay pays nothing more.
+//! time, only while the indexer is caught up (a backlog replay pays nothing more) and
+//! only once the slice's writer has had no record for `WriterConfig::settle_after_idle`
+//! (a shuffled import writes every slice until it ends).
 //! A record that arrives for a settling slice goes into that same writer (no waiting for
 //! the merge), and the slice is a written one again: its merge policy goes back to the
 //! log policy, since merging every new segment into the whole day would rewrite it at
