@@ -23,7 +23,8 @@ use pivotlog_proto::DebugEvent;
 use pivotlog_publisher::EventProducer;
 
 use crate::procs::Broker;
-use crate::{ingest, queries, runtime, wait_settled, Options, PARTITIONS};
+use crate::quiescence::wait_settled;
+use crate::{ingest, queries, runtime, Options, PARTITIONS};
 
 const DAY_MS: i64 = 86_400_000;
 

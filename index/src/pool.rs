@@ -102,6 +102,9 @@ pub(crate) struct WriterPool {
     records: u64,
     /// Consecutive records given to secondaries (or to any writer while no primary is open).
     since_primary: u64,
+    /// When each slice was last given a record, open or not (a slice closed as idle at a
+    /// commit may still be written to a moment later: it is not settled then).
+    written_at: HashMap<String, Instant>,
     pub counters: WriterCounters,
 }
 
@@ -113,6 +116,7 @@ impl WriterPool {
             closing: HashMap::new(),
             records: 0,
             since_primary: 0,
+            written_at: HashMap::new(),
             counters: WriterCounters::default(),
         }
     }
@@ -158,6 +162,12 @@ impl WriterPool {
     pub fn record_added(&mut self, name: &str) {
         self.records += 1;
         let sequence = self.records;
+        match self.written_at.get_mut(name) {
+            Some(at) => *at = Instant::now(),
+            None => {
+                self.written_at.insert(name.to_owned(), Instant::now());
+            }
+        }
         if let Some(open) = self.open.get_mut(name) {
             open.last_record = sequence;
             open.last_written = Instant::now();
@@ -249,9 +259,8 @@ impl WriterPool {
     /// was given one within `idle`, or is still closing (reopening it would wait for its
     /// merges).
     pub fn is_busy(&self, name: &str, idle: Duration) -> bool {
-        self.open
-            .get(name)
-            .is_some_and(|open| open.changed || open.last_written.elapsed() < idle)
+        self.open.get(name).is_some_and(|open| open.changed)
+            || self.written_at.get(name).is_some_and(|at| at.elapsed() < idle)
             || self.closing.get(name).is_some_and(|closer| !closer.is_finished())
     }
 

@@ -296,7 +296,9 @@ fn a_caught_up_writer_settles_every_slice_a_shuffled_month_left_open() {
     let dir = tempfile::tempdir().unwrap();
     let index = PivotIndex::open_or_create(dir.path()).unwrap();
     let events = shuffled(calls(31, 40));
-    let idle = std::time::Duration::from_secs(2);
+    // Longer than any pause between two records of a slice, a commit of the 31 slices
+    // included, in a debug build on a loaded machine.
+    let idle = std::time::Duration::from_secs(10);
     let config = WriterConfig {
         settle_after_idle: idle,
         ..config()
