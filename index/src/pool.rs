@@ -57,8 +57,6 @@ pub(crate) struct SliceWriter {
     primary: bool,
     /// Sequence number of the last record given to it (least recently written first).
     last_record: u64,
-    /// When it was opened or last given a record.
-    last_written: Instant,
     /// Given a record since the previous commit; a secondary idle for a whole commit
     /// interval is closed.
     recent: bool,
@@ -170,7 +168,6 @@ impl WriterPool {
         }
         if let Some(open) = self.open.get_mut(name) {
             open.last_record = sequence;
-            open.last_written = Instant::now();
             open.recent = true;
             if open.settling {
                 // Written again: merging each new segment into the whole slice would
@@ -295,20 +292,22 @@ impl WriterPool {
     /// Closes the secondaries given no record since the previous commit (and not
     /// settling).
     fn close_idle(&mut self) {
-        self.close_secondaries(|open| !open.recent);
+        self.close_secondaries(|_, _, open| !open.recent);
     }
 
     /// Closes the secondaries given no record for `idle` (and not settling), when no
     /// commit comes to close them.
     pub fn close_idle_for(&mut self, idle: Duration) {
-        self.close_secondaries(|open| open.last_written.elapsed() >= idle);
+        self.close_secondaries(|pool, name, _| {
+            pool.written_at.get(name).is_none_or(|at| at.elapsed() >= idle)
+        });
     }
 
-    fn close_secondaries(&mut self, idle: impl Fn(&SliceWriter) -> bool) {
+    fn close_secondaries(&mut self, idle: impl Fn(&Self, &str, &SliceWriter) -> bool) {
         let idle: Vec<String> = self
             .open
             .iter()
-            .filter(|(_, open)| !open.primary && !open.changed && !open.settling && idle(open))
+            .filter(|(name, open)| !open.primary && !open.changed && !open.settling && idle(self, name, open))
             .map(|(name, _)| name.clone())
             .collect();
         for name in idle {
@@ -439,7 +438,6 @@ impl WriterPool {
             changed: false,
             primary,
             last_record: self.records,
-            last_written: Instant::now(),
             recent: false,
             settling: false,
         })

@@ -51,8 +51,6 @@ impl MergePolicy for SettleAll {
 }
 
 /// True when `slice` is cold at `now_ms` and not yet one segment without deletions.
-/// Reads the committed metadata, not the last reloaded searcher: a merge that ended
-/// since then has settled it already.
 pub(crate) fn needs_settling(slice: &Slice, now_ms: i64) -> bool {
     let cold = slice
         .range()
@@ -60,14 +58,27 @@ pub(crate) fn needs_settling(slice: &Slice, now_ms: i64) -> bool {
     cold && !is_settled(slice)
 }
 
-/// One segment (or none) and nothing deleted, as committed.
+/// One segment (or none) and nothing deleted, as committed. The last reloaded searcher
+/// answers first (a settled slice stays settled, so it can only lag behind the other
+/// way); only a slice it shows unsettled has its metadata read from disk, since a merge
+/// that ended since the reload has settled it already.
 pub(crate) fn is_settled(slice: &Slice) -> bool {
+    let one_clean_segment = |deleted: &mut dyn Iterator<Item = u32>| match (deleted.next(), deleted.next()) {
+        (None, _) => true,
+        (Some(deleted), None) => deleted == 0,
+        _ => false,
+    };
+    let searcher = slice.searcher();
+    if one_clean_segment(
+        &mut searcher
+            .segment_readers()
+            .iter()
+            .map(|reader| reader.num_deleted_docs()),
+    ) {
+        return true;
+    }
     match slice.tantivy_index().searchable_segment_metas() {
-        Ok(segments) => match segments.as_slice() {
-            [] => true,
-            [only] => only.num_deleted_docs() == 0,
-            _ => false,
-        },
+        Ok(segments) => one_clean_segment(&mut segments.iter().map(|meta| meta.num_deleted_docs())),
         // Unreadable metadata: leave the slice as it is.
         Err(_) => true,
     }
