@@ -1,8 +1,9 @@
-//! Section 6, overload: does a cheap request stay cheap, and does a second account get
-//! its turn, while one account's 32 clients run heavy queries? Measured on the index of
-//! the ingest runs, first against a query process with the default limits (admission
-//! sized to the cores), then — for the heavy throughput the limits must not waste —
-//! against one whose limits are out of reach (no admission to speak of), in the same run.
+//! Section 7, overload: does a cheap request stay cheap, and does a second account get
+//! its turn, while one account's 32 clients run heavy queries? Measured on the settled
+//! 31-day index of section 6 (with `--steady-days 0`, the one-day index of section 2),
+//! first against a query process with the default limits (admission sized to the
+//! cores), then — for the heavy throughput the limits must not waste — against one
+//! whose limits are out of reach (no admission to speak of), in the same run.
 //!
 //! Heavy throughput is compared as work, not as answers: the two kinds of heavy query
 //! differ several-fold in cost, and a bounded FIFO of slots answers a different mix of
@@ -111,12 +112,44 @@ fn together(base: &str, loads: Vec<Load>, seconds: f64) -> Vec<Latencies> {
     handles.into_iter().map(|h| h.join().expect("a load")).collect()
 }
 
-/// [`together`] against `query`, and the cores its heavy-read threads used meanwhile.
-fn together_on(query: &Process, base: &str, loads: Vec<Load>, seconds: f64) -> (Vec<Latencies>, f64) {
-    let (cpu, started) = (query.threads_cpu_seconds(HEAVY_THREADS), Instant::now());
+/// Where the cores went while a phase ran, in cores.
+#[derive(Clone, Copy)]
+struct CoresUsed {
+    /// By the query process's heavy-read threads.
+    heavy_threads: f64,
+    /// By the whole query process.
+    query: f64,
+    /// Left idle on the machine.
+    idle: f64,
+}
+
+/// [`together`] against `query`, and where the cores went meanwhile.
+fn together_on(query: &Process, base: &str, loads: Vec<Load>, seconds: f64) -> (Vec<Latencies>, CoresUsed) {
+    let cpu = |prefix| query.threads_cpu_seconds(prefix);
+    let (heavy, all, idle, started) = (cpu(HEAVY_THREADS), cpu(""), idle_seconds(), Instant::now());
     let latencies = together(base, loads, seconds);
-    let used = query.threads_cpu_seconds(HEAVY_THREADS) - cpu;
-    (latencies, used / started.elapsed().as_secs_f64())
+    let elapsed = started.elapsed().as_secs_f64();
+    let used = CoresUsed {
+        heavy_threads: (cpu(HEAVY_THREADS) - heavy) / elapsed,
+        query: (cpu("") - all) / elapsed,
+        idle: (idle_seconds() - idle) / elapsed,
+    };
+    (latencies, used)
+}
+
+/// CPU time the machine's cores have spent idle since boot, s (`/proc/stat`: idle and
+/// iowait, in the kernel's 100 Hz ticks).
+fn idle_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let ticks: Vec<f64> = stat
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|n| n.parse().ok())
+        .collect();
+    (ticks.get(3).unwrap_or(&0.0) + ticks.get(4).unwrap_or(&0.0)) / 100.0
 }
 
 /// `(p50, p99)` of a load, ms.
@@ -151,7 +184,7 @@ pub fn overload(
     let other_search = vec![format!("/v2/accounts/{other}/pivot/search?q=error")];
 
     println!(
-        "\n6. overload: {HEAVY_CLIENTS} clients of one account running heavy queries (stats of q=*, search q=error), a call opened {CHEAP_RATE:.0} times a second, a second account searching; {seconds:.0} s per phase"
+        "\n7. overload: {HEAVY_CLIENTS} clients of one account running heavy queries (stats of q=*, search q=error), a call opened {CHEAP_RATE:.0} times a second, a second account searching; {seconds:.0} s per phase"
     );
     let cheap: Load = (BUSY_TOKEN, calls, Clients::Paced(CHEAP_RATE));
     let second: Load = (OTHER_TOKEN, other_search, Clients::Closed(1));
@@ -264,9 +297,18 @@ pub fn overload(
         100.0 * heavy_refused,
         verdict(throughput_ratio >= 0.9)
     );
-    println!(
-        "   the heavy-read threads ran on {heavy_cores:.2} cores under the limits, {heavy_cores_without:.2} without"
-    );
+    for (phase, used) in [
+        ("under the limits", heavy_cores),
+        ("without limits", heavy_cores_without),
+    ] {
+        println!(
+            "   cores {phase}: query process {:.2} (heavy-read threads {:.2}), idle {:.2} of {}",
+            used.query,
+            used.heavy_threads,
+            used.idle,
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        );
+    }
     json!({
         "cheap_alone_ms": {"p50": cheap_alone_p50, "p99": cheap_alone_p99},
         "cheap_under_load_ms": {"p50": cheap_p50, "p99": cheap_p99},
@@ -281,7 +323,11 @@ pub fn overload(
         "heavy_cores_busy": work,
         "heavy_cores_busy_without_limits": work_without,
         "heavy_throughput_ratio": throughput_ratio,
-        "heavy_threads_cores": heavy_cores,
-        "heavy_threads_cores_without_limits": heavy_cores_without,
+        "heavy_threads_cores": heavy_cores.heavy_threads,
+        "heavy_threads_cores_without_limits": heavy_cores_without.heavy_threads,
+        "query_process_cores": heavy_cores.query,
+        "query_process_cores_without_limits": heavy_cores_without.query,
+        "idle_cores": heavy_cores.idle,
+        "idle_cores_without_limits": heavy_cores_without.idle,
     })
 }

@@ -61,6 +61,9 @@ pub struct Limits {
     pub queue_timeout: Duration,
     /// Cheap reads running at once; more are refused at once (cheap reads never wait).
     pub cheap_slots: usize,
+    /// Niceness of the threads heavy reads run on (0 is the process's own priority, 19
+    /// the lowest): above 0, the kernel runs a cheap read before them.
+    pub heavy_niceness: i32,
 }
 
 impl Limits {
@@ -88,6 +91,7 @@ impl Limits {
             account_queue: 4 * heavy_slots,
             queue_timeout: Duration::from_secs(2),
             cheap_slots: 64 * heavy_slots,
+            heavy_niceness: DEFAULT_HEAVY_NICENESS,
         }
     }
 }
@@ -121,18 +125,18 @@ pub struct Admission {
 
 /// Most threads of the heavy pool: more slots than this share them.
 const MAX_HEAVY_THREADS: usize = 64;
-/// Niceness of the heavy threads (0 is normal; 19 the lowest priority).
-const HEAVY_NICENESS: i32 = 10;
+/// [`Limits::heavy_niceness`] unless configured.
+pub const DEFAULT_HEAVY_NICENESS: i32 = 10;
 
 type Job = Box<dyn FnOnce() + Send>;
 
-/// The threads heavy reads run on, at [`HEAVY_NICENESS`].
+/// The threads heavy reads run on, at [`Limits::heavy_niceness`].
 struct HeavyThreads {
     jobs: std::sync::mpsc::Sender<Job>,
 }
 
 impl HeavyThreads {
-    fn start(threads: usize) -> HeavyThreads {
+    fn start(threads: usize, niceness: i32) -> HeavyThreads {
         let (jobs, queue) = std::sync::mpsc::channel::<Job>();
         let queue = Arc::new(Mutex::new(queue));
         for n in 0..threads.clamp(1, MAX_HEAVY_THREADS) {
@@ -141,7 +145,11 @@ impl HeavyThreads {
                 .name(format!("pivotlog-heavy-{n}"))
                 .spawn(move || {
                     // Best effort: where niceness cannot be raised, reads still run.
-                    if let Err(err) = rustix::process::nice(HEAVY_NICENESS) {
+                    let lowered = match niceness {
+                        0 => Ok(()),
+                        n => rustix::process::nice(n).map(drop),
+                    };
+                    if let Err(err) = lowered {
                         tracing::debug!(error = %err, "heavy reads run at normal priority");
                     }
                     loop {
@@ -223,6 +231,7 @@ impl Admission {
             account_heavy_slots: limits.account_heavy_slots.clamp(1, limits.heavy_slots.max(1)),
             heavy_slots: limits.heavy_slots.max(1),
             cheap_slots: limits.cheap_slots.max(1),
+            heavy_niceness: limits.heavy_niceness.clamp(0, 19),
             ..limits
         };
         Arc::new(Admission {
@@ -251,7 +260,7 @@ impl Admission {
                 });
                 let threads = self
                     .heavy_threads
-                    .get_or_init(|| HeavyThreads::start(self.limits.heavy_slots));
+                    .get_or_init(|| HeavyThreads::start(self.limits.heavy_slots, self.limits.heavy_niceness));
                 threads.jobs.send(job).ok()?;
                 answer.await.ok()
             }

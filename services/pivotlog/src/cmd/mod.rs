@@ -51,6 +51,11 @@ pub struct LimitArgs {
     /// per core].
     #[arg(long, env = "PIVOTLOG_CHEAP_SLOTS")]
     pub cheap_slots: Option<usize>,
+    /// Niceness of the threads heavy reads run on, 0 (the process's own priority) to
+    /// 19: above 0, the kernel runs cheap reads and HTTP work before them.
+    #[arg(long, env = "PIVOTLOG_HEAVY_NICENESS", default_value_t = pivotlog_serve::admission::DEFAULT_HEAVY_NICENESS,
+          value_parser = clap::value_parser!(i32).range(0..=19))]
+    pub heavy_niceness: i32,
 }
 
 impl LimitArgs {
@@ -67,6 +72,7 @@ impl LimitArgs {
             cheap_slots: self
                 .cheap_slots
                 .unwrap_or(pivotlog_serve::admission::Limits::default().cheap_slots),
+            heavy_niceness: self.heavy_niceness,
         }
     }
 }

@@ -7,6 +7,7 @@ fn limits(heavy_slots: usize, account_queue: usize) -> Limits {
         account_queue,
         queue_timeout: Duration::from_millis(300),
         cheap_slots: 2,
+        heavy_niceness: 0,
     }
 }
 
