@@ -13,7 +13,7 @@ use pivotlog_index::search::{
 use pivotlog_index::tail::{TailPage, TailRequest};
 use pivotlog_index::{interrupt, merge, CallPage, ListCalls, PivotIndex};
 use pivotlog_proto::DebugEvent;
-use pivotlog_serve::admission::{Admission, Class, InterruptOnDrop, Permit};
+use pivotlog_serve::admission::{Admission, Class, Permit};
 use pivotlog_shard::{
     AccountAncestors, Ancestors, CallRecords, Calls, Records, SearchHits, SignatureCounts, SignatureSamples,
     Stats, Tail,
@@ -56,15 +56,18 @@ impl Source {
             Some(_) => Class::Cheap,
             None => Class::Heavy,
         };
-        let permit = self.admit(class, &request.account_id).await?;
         match &self.backend {
             Backend::Local(index) => {
+                let account = request.account_id.clone();
                 let index = index.clone();
-                let page =
-                    run_blocking(&self.admission, permit, move || Ok(index.list_calls(&request)?)).await?;
+                let page = run_blocking(&self.admission, class, account, move || {
+                    Ok(index.list_calls(&request)?)
+                })
+                .await?;
                 Ok(Answer::complete(page))
             }
             Backend::Shards { shards, .. } => {
+                let permit = self.admit(class, &request.account_id).await?;
                 let (pages, gaps) = shards.fan_out::<Calls>(&request).await?;
                 drop(permit);
                 Ok(Answer {
@@ -81,17 +84,18 @@ impl Source {
         account_id: &str,
         call_id: &str,
     ) -> Result<Answer<Vec<DebugEvent>>, ApiError> {
-        let permit = self.admit(Class::Cheap, account_id).await?;
         match &self.backend {
             Backend::Local(index) => {
+                let account = account_id.to_owned();
                 let (index, account_id, call_id) = (index.clone(), account_id.to_owned(), call_id.to_owned());
-                let records = run_blocking(&self.admission, permit, move || {
+                let records = run_blocking(&self.admission, Class::Cheap, account, move || {
                     Ok(index.call_records(&account_id, &call_id)?)
                 })
                 .await?;
                 Ok(Answer::complete(records))
             }
             Backend::Shards { shards, .. } => {
+                let _permit = self.admit(Class::Cheap, account_id).await?;
                 let request = CallRecords {
                     account_id: account_id.to_owned(),
                     call_id: call_id.to_owned(),
@@ -107,16 +111,17 @@ impl Source {
 
     /// The ancestors of an account, from its data (`None`: no data seen).
     pub async fn account_ancestors(&self, account_id: &str) -> Result<Option<Vec<String>>, ApiError> {
-        let permit = self.admit(Class::Cheap, account_id).await?;
         match &self.backend {
             Backend::Local(index) => {
+                let account = account_id.to_owned();
                 let (index, account_id) = (index.clone(), account_id.to_owned());
-                run_blocking(&self.admission, permit, move || {
+                run_blocking(&self.admission, Class::Cheap, account, move || {
                     Ok(index.account_ancestors(&account_id)?)
                 })
                 .await
             }
             Backend::Shards { shards, .. } => {
+                let _permit = self.admit(Class::Cheap, account_id).await?;
                 let request = AccountAncestors {
                     account_id: account_id.to_owned(),
                 };
@@ -129,11 +134,11 @@ impl Source {
     pub async fn search(&self, request: Search) -> Result<Answer<SearchPage>, ApiError> {
         let refused = |err| ApiError::from_search(err, &request.query);
         request.check().map_err(refused)?;
-        let permit = self.admit(Class::Heavy, &request.account_id).await?;
         match &self.backend {
             Backend::Local(index) => {
+                let account = request.account_id.clone();
                 let index = index.clone();
-                let page = run_blocking(&self.admission, permit, move || {
+                let page = run_blocking(&self.admission, Class::Heavy, account, move || {
                     index
                         .search(&request)
                         .map_err(|err| ApiError::from_search(err, &request.query))
@@ -142,6 +147,7 @@ impl Source {
                 Ok(Answer::complete(page))
             }
             Backend::Shards { shards, .. } => {
+                let permit = self.admit(Class::Heavy, &request.account_id).await?;
                 let (pages, gaps) = shards.fan_out::<SearchHits>(&request.for_each_part()).await?;
                 drop(permit);
                 Ok(Answer {
@@ -156,11 +162,11 @@ impl Source {
         request
             .buckets()
             .map_err(|err| ApiError::from_search(err, &request.query))?;
-        let permit = self.admit(Class::Heavy, &request.account_id).await?;
         match &self.backend {
             Backend::Local(index) => {
+                let account = request.account_id.clone();
                 let index = index.clone();
-                let stats = run_blocking(&self.admission, permit, move || {
+                let stats = run_blocking(&self.admission, Class::Heavy, account, move || {
                     index
                         .search_stats(&request)
                         .map_err(|err| ApiError::from_search(err, &request.query))
@@ -169,6 +175,7 @@ impl Source {
                 Ok(Answer::complete(stats))
             }
             Backend::Shards { shards, .. } => {
+                let permit = self.admit(Class::Heavy, &request.account_id).await?;
                 let (parts, gaps) = shards.fan_out::<Stats>(&request).await?;
                 drop(permit);
                 let value = merge::search_stats(parts)
@@ -223,11 +230,11 @@ impl Source {
         offset: usize,
         size: usize,
     ) -> Result<Answer<SignaturePage>, ApiError> {
-        let permit = self.admit(Class::Heavy, &request.account_id).await?;
         match &self.backend {
             Backend::Local(index) => {
+                let account = request.account_id.clone();
                 let index = index.clone();
-                let page = run_blocking(&self.admission, permit, move || {
+                let page = run_blocking(&self.admission, Class::Heavy, account, move || {
                     let refused = |err| ApiError::from_search(err, &request.query);
                     let groups = index.signature_groups(&request).map_err(refused)?;
                     let mut page = SignaturePage::of(groups.groups, order, offset, size);
@@ -241,6 +248,7 @@ impl Source {
                 Ok(Answer::complete(page))
             }
             Backend::Shards { shards, .. } => {
+                let permit = self.admit(Class::Heavy, &request.account_id).await?;
                 let refused = |err| ApiError::from_search(err, &request.query);
                 let (parts, mut gaps) = shards.fan_out::<SignatureCounts>(&request).await?;
                 let groups = merge_groups(parts).map_err(refused)?;
@@ -276,11 +284,11 @@ impl Source {
     /// The records of a live tail committed past its positions. A cheap read: a tail
     /// that keeps up reads only the segments committed since its last read.
     pub async fn tail(&self, request: TailRequest) -> Result<Answer<TailPage>, ApiError> {
-        let permit = self.admit(Class::Cheap, &request.account_id).await?;
         match &self.backend {
             Backend::Local(index) => {
+                let account = request.account_id.clone();
                 let index = index.clone();
-                let page = run_blocking(&self.admission, permit, move || {
+                let page = run_blocking(&self.admission, Class::Cheap, account, move || {
                     index
                         .tail(&request)
                         .map_err(|err| ApiError::from_search(err, &request.query))
@@ -289,6 +297,7 @@ impl Source {
                 Ok(Answer::complete(page))
             }
             Backend::Shards { shards, .. } => {
+                let permit = self.admit(Class::Cheap, &request.account_id).await?;
                 let (pages, gaps) = shards.fan_out::<Tail>(&request).await?;
                 drop(permit);
                 Ok(Answer {
@@ -308,20 +317,20 @@ impl Source {
     }
 }
 
-/// Runs an index read off the async workers (reads take up to milliseconds of CPU and
-/// would otherwise stall every request sharing a worker), holding its slot until the
-/// read ends. If the request is given up first (client gone, deadline), the read is
-/// interrupted at its next segment instead of running to the end.
+/// Admits an index read and runs it off the async workers (reads take up to
+/// milliseconds of CPU and would otherwise stall every request sharing a worker). If the
+/// request is given up first (client gone, deadline), the read is interrupted at its next
+/// segment instead of running to the end.
 async fn run_blocking<T: Send + 'static>(
-    admission: &Admission,
-    permit: Permit,
+    admission: &Arc<Admission>,
+    class: Class,
+    account: String,
     work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
     // Counted until the read ends, even if the request gives up on it.
     let in_flight = ReadInFlight::enter();
-    let interrupt_on_drop = InterruptOnDrop::new(&permit);
-    let result = admission
-        .run(permit, move |permit| {
+    admission
+        .read(class, &account, move |permit| {
             let _in_flight = in_flight;
             let result = interrupt::scope(permit.interrupt(), work);
             if matches!(result, Err(ApiError::Interrupted)) {
@@ -329,8 +338,6 @@ async fn run_blocking<T: Send + 'static>(
             }
             result
         })
-        .await
-        .unwrap_or_else(|| Err(ApiError::Internal("the read panicked".into())));
-    interrupt_on_drop.disarm();
-    result
+        .await?
+        .unwrap_or_else(|| Err(ApiError::Internal("the read panicked".into())))
 }

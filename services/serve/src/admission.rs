@@ -14,10 +14,12 @@
 //! stalling everyone. A waiting read whose caller goes away leaves the queue; a running
 //! one is interrupted through [`Permit::interrupt`] (see `pivotlog_index::interrupt`).
 //!
-//! Heavy reads also run on threads of their own at a lower CPU priority ([`Admission::run`]:
+//! Heavy reads also run on threads of their own at a lower CPU priority ([`Admission::read`]:
 //! nice +10, Linux's per-thread niceness), so the kernel gives a cheap read that shares
 //! the cores with them most of a core: its latency stays near what it is alone, while
-//! heavy reads still take every cycle nobody else wants.
+//! heavy reads still take every cycle nobody else wants. A queued read waits with its
+//! work: the heavy thread whose read ends starts the next one itself, so a slot does not
+//! sit idle while a waiting request's task is woken to hand its work over.
 //!
 //! The metrics carry the class, never the account.
 
@@ -129,6 +131,8 @@ const MAX_HEAVY_THREADS: usize = 64;
 pub const DEFAULT_HEAVY_NICENESS: i32 = 10;
 
 type Job = Box<dyn FnOnce() + Send>;
+/// A heavy read waiting for its slot, started with the permit it is granted.
+type QueuedRead = Box<dyn FnOnce(Permit) + Send>;
 
 /// The threads heavy reads run on, at [`Limits::heavy_niceness`].
 struct HeavyThreads {
@@ -170,6 +174,12 @@ impl HeavyThreads {
         }
         HeavyThreads { jobs }
     }
+
+    /// Runs `job` on the next free heavy thread. Should every thread have failed to
+    /// start, the job is dropped, and with it its permit and its answer channel.
+    fn submit(&self, job: Job) {
+        let _ = self.jobs.send(job);
+    }
 }
 
 #[derive(Default)]
@@ -190,7 +200,17 @@ struct Account {
 struct Waiter {
     id: u64,
     since: Instant,
-    grant: oneshot::Sender<Permit>,
+    interrupt: Arc<AtomicBool>,
+    grant: Grant,
+}
+
+/// What a waiting read receives when a slot frees.
+enum Grant {
+    /// The permit itself, for a caller that holds it across async work (a fan-out to
+    /// shards).
+    Permit(oneshot::Sender<Permit>),
+    /// A blocking read, started on a heavy thread by whoever frees the slot.
+    Read(QueuedRead),
 }
 
 /// A slot held by one read until dropped.
@@ -243,28 +263,41 @@ impl Admission {
         })
     }
 
-    /// Runs an admitted read off the async workers, holding its slot until it ends:
-    /// a heavy one on the low-priority heavy threads, a cheap one on tokio's blocking
-    /// pool. `None`: the read panicked.
-    pub async fn run<T: Send + 'static>(
-        &self,
-        permit: Permit,
+    /// Admits a read of `class` by `account` and runs it off the async workers, holding
+    /// its slot until it ends: a heavy one on the low-priority heavy threads (queued with
+    /// its work when no slot is free), a cheap one on tokio's blocking pool. If the caller
+    /// goes away (client gone, deadline passed), a queued read leaves the queue and a
+    /// running one is interrupted through [`Permit::interrupt`]. `Ok(None)`: the read
+    /// panicked.
+    pub async fn read<T: Send + 'static>(
+        self: &Arc<Self>,
+        class: Class,
+        account: &str,
         read: impl FnOnce(&Permit) -> T + Send + 'static,
-    ) -> Option<T> {
-        match permit.class {
-            Class::Cheap => tokio::task::spawn_blocking(move || read(&permit)).await.ok(),
+    ) -> Result<Option<T>, Refused> {
+        let interrupt = Arc::new(AtomicBool::new(false));
+        let interrupt_on_drop = InterruptOnDrop(Some(interrupt.clone()));
+        let answer = match class {
+            Class::Cheap => {
+                let permit = self.admit_cheap()?;
+                tokio::task::spawn_blocking(move || read(&permit)).await.ok()
+            }
             Class::Heavy => {
+                let (started, on_start) = oneshot::channel();
                 let (done, answer) = oneshot::channel();
-                let job: Job = Box::new(move || {
+                let queued_read: QueuedRead = Box::new(move |permit| {
+                    let _ = started.send(());
                     let _ = done.send(read(&permit));
                 });
-                let threads = self
-                    .heavy_threads
-                    .get_or_init(|| HeavyThreads::start(self.limits.heavy_slots, self.limits.heavy_niceness));
-                threads.jobs.send(job).ok()?;
+                let grant = Grant::Read(queued_read);
+                if let Some(id) = self.try_admit_heavy(account, interrupt, grant)? {
+                    self.wait_for_slot(account, id, on_start).await?;
+                }
                 answer.await.ok()
             }
-        }
+        };
+        interrupt_on_drop.disarm();
+        Ok(answer)
     }
 
     pub fn limits(&self) -> &Limits {
@@ -276,91 +309,142 @@ impl Admission {
         self.metrics.collectors()
     }
 
-    /// A slot for a read of `class` by `account`, or why not. A heavy read may wait
-    /// for its turn (at most [`Limits::queue_timeout`]); dropping the returned future
-    /// while it waits leaves the queue.
+    /// A slot for a read of `class` by `account`, or why not, held until the permit is
+    /// dropped (for async work, such as a fan-out to shards; a blocking read goes
+    /// through [`Admission::read`]). A heavy read may wait for its turn (at most
+    /// [`Limits::queue_timeout`]); dropping the returned future while it waits leaves
+    /// the queue.
     pub async fn admit(self: &Arc<Self>, class: Class, account: &str) -> Result<Permit, Refused> {
-        let waiting = match self.try_admit(class, account)? {
-            Ok(permit) => return Ok(permit),
-            Err(waiting) => waiting,
-        };
+        if class == Class::Cheap {
+            return self.admit_cheap();
+        }
+        let (grant, mut granted) = oneshot::channel();
+        let interrupt = Arc::new(AtomicBool::new(false));
+        if let Some(id) = self.try_admit_heavy(account, interrupt, Grant::Permit(grant))? {
+            if let Some(permit) = self.wait_for_slot(account, id, &mut granted).await? {
+                return permit.map_err(|_| self.refuse(class, "queue_closed"));
+            }
+        }
+        // Granted already, at once or by the release that raced the timeout.
+        granted.await.map_err(|_| self.refuse(class, "queue_closed"))
+    }
+
+    /// Waits until the queued read `id` is granted a slot (`granted` resolves: `Some` of
+    /// its output), or refuses it after [`Limits::queue_timeout`]; `None`: it was granted
+    /// as the wait timed out, and `granted` is about to resolve.
+    async fn wait_for_slot<F: std::future::Future>(
+        self: &Arc<Self>,
+        account: &str,
+        id: u64,
+        granted: F,
+    ) -> Result<Option<F::Output>, Refused> {
         let mut queued = Queued {
             admission: self,
             account,
-            id: waiting.id,
+            id,
             settled: false,
         };
-        let outcome = tokio::time::timeout(self.limits.queue_timeout, waiting.grant).await;
+        let outcome = tokio::time::timeout(self.limits.queue_timeout, granted).await;
         queued.settled = true;
         match outcome {
-            Ok(Ok(permit)) => Ok(permit),
-            // The sender is only dropped when the waiter is withdrawn, which we did not.
-            Ok(Err(_)) => Err(self.refuse(class, "queue_closed")),
-            Err(_) => {
-                // A permit granted at this very moment is dropped with the receiver and
-                // released; withdrawing the waiter covers the other case.
-                self.withdraw(account, waiting.id);
-                Err(self.refuse(class, "queue_timeout"))
-            }
+            Ok(output) => Ok(Some(output)),
+            Err(_) if self.withdraw(account, id) => Err(self.refuse(Class::Heavy, "queue_timeout")),
+            // Granted at the very moment it timed out: no longer in the queue, it runs.
+            Err(_) => Ok(None),
         }
     }
 
-    /// Admits at once, queues (returning the receiver of the future grant) or refuses.
-    #[allow(clippy::type_complexity)]
-    fn try_admit(self: &Arc<Self>, class: Class, account: &str) -> Result<Result<Permit, Waiting>, Refused> {
+    fn admit_cheap(self: &Arc<Self>) -> Result<Permit, Refused> {
         let mut state = self.lock();
-        match class {
-            Class::Cheap => {
-                if state.cheap_running >= self.limits.cheap_slots {
-                    drop(state);
-                    return Err(self.refuse(class, "busy"));
-                }
-                state.cheap_running += 1;
-                drop(state);
-                self.metrics.in_flight.with_label_values(&[class.label()]).inc();
-                Ok(Ok(self.permit(Class::Cheap, None)))
+        if state.cheap_running >= self.limits.cheap_slots {
+            drop(state);
+            return Err(self.refuse(Class::Cheap, "busy"));
+        }
+        state.cheap_running += 1;
+        drop(state);
+        self.metrics
+            .in_flight
+            .with_label_values(&[Class::Cheap.label()])
+            .inc();
+        Ok(self.permit(Class::Cheap, None, Arc::new(AtomicBool::new(false))))
+    }
+
+    /// Grants a heavy slot at once (`None`: `grant` has its permit), queues `grant`
+    /// (`Some` of its id in the queue) or refuses.
+    fn try_admit_heavy(
+        self: &Arc<Self>,
+        account: &str,
+        interrupt: Arc<AtomicBool>,
+        grant: Grant,
+    ) -> Result<Option<u64>, Refused> {
+        let mut state = self.lock();
+        let free = state.heavy_running < self.limits.heavy_slots;
+        state.accounts.entry(account.to_owned()).or_default();
+        let share = self.account_share(&state);
+        let entry = state.accounts.get_mut(account).expect("just inserted");
+        if free && entry.waiting.is_empty() && entry.running < share {
+            entry.running += 1;
+            state.heavy_running += 1;
+            drop(state);
+            self.metrics
+                .in_flight
+                .with_label_values(&[Class::Heavy.label()])
+                .inc();
+            self.metrics.observe_wait(Class::Heavy, Duration::ZERO);
+            self.fulfil(
+                grant,
+                self.permit(Class::Heavy, Some(account.to_owned()), interrupt),
+            );
+            return Ok(None);
+        }
+        if entry.waiting.len() >= self.limits.account_queue {
+            let idle = entry.running == 0 && entry.waiting.is_empty();
+            if idle {
+                state.accounts.remove(account);
             }
-            Class::Heavy => {
-                let free = state.heavy_running < self.limits.heavy_slots;
-                state.accounts.entry(account.to_owned()).or_default();
-                let share = self.account_share(&state);
-                let entry = state.accounts.get_mut(account).expect("just inserted");
-                if free && entry.waiting.is_empty() && entry.running < share {
-                    entry.running += 1;
-                    state.heavy_running += 1;
-                    drop(state);
-                    self.metrics.in_flight.with_label_values(&[class.label()]).inc();
-                    self.metrics.observe_wait(class, Duration::ZERO);
-                    return Ok(Ok(self.permit(Class::Heavy, Some(account.to_owned()))));
-                }
-                if entry.waiting.len() >= self.limits.account_queue {
-                    drop(state);
-                    return Err(self.refuse(class, "queue_full"));
-                }
-                let (grant, receiver) = oneshot::channel();
-                let id = self.next_waiter.fetch_add(1, Ordering::Relaxed);
-                let first = entry.waiting.is_empty();
-                entry.waiting.push_back(Waiter {
-                    id,
-                    since: Instant::now(),
-                    grant,
-                });
-                if first {
-                    state.rotation.push_back(account.to_owned());
-                }
-                drop(state);
-                self.metrics.queued.with_label_values(&[class.label()]).inc();
-                Ok(Err(Waiting { id, grant: receiver }))
-            }
+            drop(state);
+            return Err(self.refuse(Class::Heavy, "queue_full"));
+        }
+        let id = self.next_waiter.fetch_add(1, Ordering::Relaxed);
+        let first = entry.waiting.is_empty();
+        entry.waiting.push_back(Waiter {
+            id,
+            since: Instant::now(),
+            interrupt,
+            grant,
+        });
+        if first {
+            state.rotation.push_back(account.to_owned());
+        }
+        drop(state);
+        self.metrics
+            .queued
+            .with_label_values(&[Class::Heavy.label()])
+            .inc();
+        Ok(Some(id))
+    }
+
+    /// Hands a granted slot to its read: the permit to a waiting caller, or the queued
+    /// read to a heavy thread.
+    fn fulfil(&self, grant: Grant, permit: Permit) {
+        match grant {
+            // A caller that is gone drops the permit, which releases the slot again.
+            Grant::Permit(waiter) => drop(waiter.send(permit)),
+            Grant::Read(read) => self.heavy_threads().submit(Box::new(move || read(permit))),
         }
     }
 
-    fn permit(self: &Arc<Self>, class: Class, account: Option<String>) -> Permit {
+    fn heavy_threads(&self) -> &HeavyThreads {
+        self.heavy_threads
+            .get_or_init(|| HeavyThreads::start(self.limits.heavy_slots, self.limits.heavy_niceness))
+    }
+
+    fn permit(self: &Arc<Self>, class: Class, account: Option<String>, interrupt: Arc<AtomicBool>) -> Permit {
         Permit {
             admission: self.clone(),
             class,
             account,
-            interrupt: Arc::new(AtomicBool::new(false)),
+            interrupt,
         }
     }
 
@@ -428,7 +512,7 @@ impl Admission {
         // its slot again (and dispatches it to the next).
         for (waiter, permit) in grants {
             self.metrics.observe_wait(Class::Heavy, waiter.since.elapsed());
-            let _ = waiter.grant.send(permit);
+            self.fulfil(waiter.grant, permit);
         }
     }
 
@@ -448,7 +532,7 @@ impl Admission {
                 passed += 1;
                 continue;
             }
-            let waiter = entry.waiting.pop_front().expect("a queued account has a waiter");
+            let mut waiter = entry.waiting.pop_front().expect("a queued account has a waiter");
             entry.running += 1;
             let more = !entry.waiting.is_empty();
             state.heavy_running += 1;
@@ -464,7 +548,8 @@ impl Admission {
                 .in_flight
                 .with_label_values(&[Class::Heavy.label()])
                 .inc();
-            grants.push((waiter, self.permit(Class::Heavy, Some(account))));
+            let interrupt = std::mem::take(&mut waiter.interrupt);
+            grants.push((waiter, self.permit(Class::Heavy, Some(account), interrupt)));
         }
         grants
     }
@@ -481,11 +566,6 @@ impl Admission {
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
-}
-
-struct Waiting {
-    id: u64,
-    grant: oneshot::Receiver<Permit>,
 }
 
 /// A waiting read; dropped unsettled (its caller went away), it leaves the queue.
@@ -506,15 +586,11 @@ impl Drop for Queued<'_> {
 
 /// Raises a read's interrupt when dropped armed: the caller's future went away (client
 /// disconnected, deadline passed) before the read ended.
-pub struct InterruptOnDrop(Option<Arc<AtomicBool>>);
+struct InterruptOnDrop(Option<Arc<AtomicBool>>);
 
 impl InterruptOnDrop {
-    pub fn new(permit: &Permit) -> InterruptOnDrop {
-        InterruptOnDrop(Some(permit.interrupt().clone()))
-    }
-
     /// The read ended: nothing to interrupt.
-    pub fn disarm(mut self) {
+    fn disarm(mut self) {
         self.0 = None;
     }
 }

@@ -16,7 +16,7 @@ use pivotlog_index::search::{
 };
 use pivotlog_index::tail::{TailPage, TailRequest};
 use pivotlog_index::{interrupt, CallPage, IndexError, ListCalls, PivotIndex};
-use pivotlog_serve::admission::{Admission, Class, InterruptOnDrop};
+use pivotlog_serve::admission::{Admission, Class};
 
 use crate::{
     AccountAncestors, AncestorList, Ancestors, CallRecords, Calls, Endpoint, Partitioned, RecordList,
@@ -165,8 +165,20 @@ impl Read for Tail {
 /// are 400s; the index's failures, 500s.
 async fn handle<E: Read>(State(shard): State<Shard>, Json(body): Json<Partitioned<E::Request>>) -> Response {
     let (account_id, class) = E::admitted_as(&body.request);
-    let permit = match shard.admission.admit(class, account_id).await {
-        Ok(permit) => permit,
+    let index = shard.index.only_partitions(&body.partitions);
+    let account_id = account_id.to_owned();
+    let read = shard
+        .admission
+        .read(class, &account_id, move |permit| {
+            let result = interrupt::scope(permit.interrupt(), || E::read(&index, body.request));
+            if matches!(result, Err(SearchError::Index(IndexError::Interrupted))) {
+                permit.interrupted();
+            }
+            result
+        })
+        .await;
+    let read = match read {
+        Ok(read) => read,
         Err(refused) => {
             let seconds = refused.retry_after.as_secs().max(1);
             let mut response = failure(StatusCode::TOO_MANY_REQUESTS, refused.to_string());
@@ -176,19 +188,6 @@ async fn handle<E: Read>(State(shard): State<Shard>, Json(body): Json<Partitione
             return response;
         }
     };
-    let index = shard.index.only_partitions(&body.partitions);
-    let interrupt_on_drop = InterruptOnDrop::new(&permit);
-    let read = shard
-        .admission
-        .run(permit, move |permit| {
-            let result = interrupt::scope(permit.interrupt(), || E::read(&index, body.request));
-            if matches!(result, Err(SearchError::Index(IndexError::Interrupted))) {
-                permit.interrupted();
-            }
-            result
-        })
-        .await;
-    interrupt_on_drop.disarm();
     match read {
         Some(Ok(answer)) => Json(answer).into_response(),
         Some(Err(err @ SearchError::Index(_))) => failure(StatusCode::INTERNAL_SERVER_ERROR, err.to_string()),

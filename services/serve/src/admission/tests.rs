@@ -151,18 +151,112 @@ async fn an_account_holds_at_most_its_share_of_slots() {
     assert_eq!(second.await.unwrap().unwrap_err().reason, "queue_timeout");
 }
 
+#[tokio::test]
+async fn an_interrupt_is_raised_only_when_the_caller_goes_first() {
+    let admission = Admission::new(limits(1, 1), "t");
+    let finished = admission
+        .read(Class::Heavy, "a", |permit| permit.interrupt().clone())
+        .await;
+    let flag = finished.unwrap().expect("the read ran");
+    assert!(
+        !flag.load(Ordering::Relaxed),
+        "a read that ends is not interrupted"
+    );
+
+    let (started, on_start) = std::sync::mpsc::channel();
+    let reading = {
+        let admission = admission.clone();
+        tokio::spawn(async move {
+            admission
+                .read(Class::Heavy, "a", move |permit| {
+                    started.send(permit.interrupt().clone()).unwrap();
+                    while !permit.interrupt().load(Ordering::Relaxed) {
+                        std::thread::sleep(Duration::from_millis(1));
+                    }
+                })
+                .await
+        })
+    };
+    let flag = tokio::task::spawn_blocking(move || on_start.recv().unwrap())
+        .await
+        .unwrap();
+    reading.abort();
+    let _ = reading.await;
+    assert!(flag.load(Ordering::Relaxed), "the caller went away first");
+}
+
+/// The slot a heavy read frees goes straight to the next queued read, on the heavy
+/// thread: no async task has to run for it to start (under load, waking the waiting
+/// request's task to hand its work over left slots idle).
 #[test]
-fn an_interrupt_is_raised_only_when_the_caller_goes_first() {
+fn a_queued_read_starts_when_a_slot_frees_without_its_caller_running() {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
-    let admission = Admission::new(limits(1, 1), "t");
-    let permit = runtime.block_on(admission.admit(Class::Heavy, "a")).unwrap();
-    InterruptOnDrop::new(&permit).disarm();
-    assert!(!permit.interrupt().load(Ordering::Relaxed));
-    drop(InterruptOnDrop::new(&permit));
-    assert!(permit.interrupt().load(Ordering::Relaxed));
+    let admission = Admission::new(limits(1, 4), "t");
+    let (finish_first, first_may_end) = std::sync::mpsc::channel::<()>();
+    let (second_started, on_second_start) = std::sync::mpsc::channel::<()>();
+    let first = {
+        let admission = admission.clone();
+        runtime.spawn(async move {
+            admission
+                .read(Class::Heavy, "a", move |_| first_may_end.recv().unwrap())
+                .await
+        })
+    };
+    let second = {
+        let admission = admission.clone();
+        runtime.spawn(async move {
+            admission
+                .read(Class::Heavy, "b", move |_| second_started.send(()).unwrap())
+                .await
+        })
+    };
+    // Both tasks run until the first read holds the slot and the second is queued ...
+    runtime.block_on(async {
+        while counter(&admission, "t_reads_queued", &[("class", "heavy")]) < 1.0 {
+            tokio::task::yield_now().await;
+        }
+    });
+    // ... then, with the runtime not running any task, the first read ends.
+    finish_first.send(()).unwrap();
+    on_second_start
+        .recv_timeout(Duration::from_secs(5))
+        .expect("the second read started on the freed slot");
+    runtime.block_on(async {
+        assert!(first.await.unwrap().unwrap().is_some());
+        assert!(second.await.unwrap().unwrap().is_some());
+    });
+}
+
+#[tokio::test]
+async fn a_queued_read_whose_caller_goes_away_never_runs() {
+    let admission = Admission::new(limits(1, 4), "t");
+    let running = admission.admit(Class::Heavy, "a").await.unwrap();
+    let ran = Arc::new(AtomicBool::new(false));
+    let queued = {
+        let (admission, ran) = (admission.clone(), ran.clone());
+        tokio::spawn(async move {
+            admission
+                .read(Class::Heavy, "b", move |_| ran.store(true, Ordering::Relaxed))
+                .await
+        })
+    };
+    while counter(&admission, "t_reads_queued", &[("class", "heavy")]) < 1.0 {
+        tokio::task::yield_now().await;
+    }
+    queued.abort();
+    let _ = queued.await;
+    assert_eq!(counter(&admission, "t_reads_queued", &[("class", "heavy")]), 0.0);
+    assert_eq!(
+        counter(&admission, "t_reads_cancelled_total", &[("stage", "queued")]),
+        1.0
+    );
+    drop(running);
+    // The slot is free for the next read, and the withdrawn one never ran.
+    assert!(admission.read(Class::Heavy, "c", |_| ()).await.unwrap().is_some());
+    assert!(!ran.load(Ordering::Relaxed));
 }
 
 #[tokio::test]
