@@ -8,7 +8,9 @@
 //! cargo bench -p pivotlog-benches --bench reads                # 400 k records, 1 M-call listing, 3 runs
 //! cargo bench -p pivotlog-benches --bench reads -- --quick     # 20 k records, 100 k calls, 1 run: < 1 min
 //! ```
-//! Options: `--records N`, `--runs R`, `--big-calls N`, `--seconds S` (per row and layout).
+//! Options: `--records N`, `--runs R`, `--big-calls N`, `--seconds S` (per row and layout),
+//! `--only TEXT` (only the rows whose name contains TEXT, and no big-account rows: for
+//! profiling one read).
 //!
 //! No Kafka: an [`IndexWriter`] writes each layout directly, committing every 10 k records
 //! as the indexer would under a backlog. The records come from `pivotlog_publisher`'s
@@ -25,7 +27,8 @@
 //! written, and timed again: the steady state's reads.
 //!
 //! Each row prints p50 and p99 over its runs' medians, the ratio of the 31-day p50 to
-//! the one-slice p50 measured in the same run (as written, and settled), and the hit count (a search's total, a
+//! the one-slice p50 measured in the same run and phase (the one slice is timed again
+//! beside the settled layout, so both sides of a ratio share the process's state), and the hit count (a search's total, a
 //! listing page's calls, a detail's records, signature groups' signatures, a signatures
 //! page's records), which must be equal in both layouts. Signature reads are the API's:
 //! every signature in the 31-day window counted (`signature_groups`, 1-day buckets, the
@@ -61,6 +64,7 @@ struct Options {
     runs: usize,
     big_calls: usize,
     seconds: f64,
+    only: Option<String>,
 }
 
 impl Options {
@@ -81,6 +85,11 @@ impl Options {
             runs: value("--runs").unwrap_or(if quick { 1.0 } else { 3.0 }) as usize,
             big_calls: value("--big-calls").unwrap_or(if quick { 100_000.0 } else { 1_000_000.0 }) as usize,
             seconds: value("--seconds").unwrap_or(if quick { 0.3 } else { 2.0 }),
+            only: args.iter().position(|a| a == "--only").map(|i| {
+                args.get(i + 1)
+                    .expect("--only takes a row's name or part of it")
+                    .clone()
+            }),
         }
     }
 }
@@ -427,9 +436,18 @@ fn main() {
         ),
         ("detail by call id", detail),
     ];
+    let rows: Vec<(&str, Query)> = rows
+        .into_iter()
+        .filter(|(name, _)| {
+            options
+                .only
+                .as_ref()
+                .is_none_or(|only| name.contains(only.as_str()))
+        })
+        .collect();
 
-    // runs × rows × [1 slice, 31 days, 31 days settled]: (p50, p99, hits)
-    let mut figures = vec![vec![[(0.0, 0.0, 0u64); 3]; rows.len()]; options.runs];
+    // runs × rows × [1 slice, 31 days, 1 slice again, 31 days settled]: (p50, p99, hits)
+    let mut figures = vec![vec![[(0.0, 0.0, 0u64); 4]; rows.len()]; options.runs];
     for run in figures.iter_mut() {
         for (row, (_, query)) in run.iter_mut().zip(&rows) {
             row[0] = time(&day_index, query, options.seconds);
@@ -441,11 +459,12 @@ fn main() {
     describe("31 days, settled", &month_index, settled_took);
     for run in figures.iter_mut() {
         for (row, (_, query)) in run.iter_mut().zip(&rows) {
-            row[2] = time(&month_index, query, options.seconds);
+            row[2] = time(&day_index, query, options.seconds);
+            row[3] = time(&month_index, query, options.seconds);
         }
     }
     println!(
-        "\nreads at one client, in-process, ms (median over {} run(s)); ratio = 31-day p50 / 1-slice p50 of the same run",
+        "\nreads at one client, in-process, ms (median over {} run(s)); ratio = 31-day p50 / 1-slice p50 of the same run and phase (settled: against the 1 slice timed again beside it)",
         options.runs
     );
     println!(
@@ -471,16 +490,16 @@ fn main() {
                     .collect::<Vec<_>>(),
             )
         };
-        let ratio = |layout: usize| {
+        let ratio = |layout: usize, baseline: usize| {
             median(
                 &mut figures
                     .iter()
-                    .map(|run| run[r][layout].0 / run[r][0].0)
+                    .map(|run| run[r][layout].0 / run[r][baseline].0)
                     .collect::<Vec<_>>(),
             )
         };
         assert_eq!(
-            figures[0][r][1].2, figures[0][r][2].2,
+            figures[0][r][1].2, figures[0][r][3].2,
             "{name}: settling changed the hits"
         );
         println!(
@@ -490,15 +509,17 @@ fn main() {
             column(0, |f| f.1),
             column(1, |f| f.0),
             column(1, |f| f.1),
-            ratio(1),
-            column(2, |f| f.0),
-            column(2, |f| f.1),
-            ratio(2),
+            ratio(1, 0),
+            column(3, |f| f.0),
+            column(3, |f| f.1),
+            ratio(3, 2),
             shown(figures[0][r][0].2),
             shown(figures[0][r][1].2),
         );
     }
-    big_accounts(&options);
+    if options.only.is_none() {
+        big_accounts(&options);
+    }
 }
 
 /// One slice holding an account with `big_calls` calls and one with 1,000, each call a

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BinaryHeap};
 
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::Column;
+use tantivy::fastfield::FastFieldReaders;
 use tantivy::{DocAddress, DocId, Score, SegmentOrdinal, SegmentReader};
 
 /// A record's place in time order: its time, then a hash of its event id.
@@ -33,8 +34,7 @@ pub struct TimeOrdered {
 
 pub struct TimeOrderedSegment {
     segment: SegmentOrdinal,
-    created: Column<i64>,
-    order: Column<u64>,
+    columns: TimeColumns,
     limit: usize,
     ascending: bool,
     start_rank: Option<u128>,
@@ -51,13 +51,12 @@ impl Collector for TimeOrdered {
     fn for_segment(&self, segment: SegmentOrdinal, reader: &SegmentReader) -> tantivy::Result<Self::Child> {
         Ok(TimeOrderedSegment {
             segment,
-            created: reader.fast_fields().i64("created")?,
-            order: reader.fast_fields().u64("event_order")?,
+            columns: TimeColumns::Unopened(reader.fast_fields().clone()),
             limit: self.limit,
             ascending: self.ascending,
             start_rank: self.start.map(|key| rank(key, self.ascending)),
             total: 0,
-            best: BinaryHeap::with_capacity(self.limit + 1),
+            best: BinaryHeap::new(),
         })
     }
 
@@ -65,7 +64,8 @@ impl Collector for TimeOrdered {
         false
     }
 
-    fn merge_fruits(&self, fruits: Vec<(u64, Vec<Ranked>)>) -> tantivy::Result<Self::Fruit> {
+    fn merge_fruits(&self, fruits: Vec<tantivy::Result<(u64, Vec<Ranked>)>>) -> tantivy::Result<Self::Fruit> {
+        let fruits = fruits.into_iter().collect::<tantivy::Result<Vec<_>>>()?;
         let total = fruits.iter().map(|(count, _)| count).sum();
         let mut hits: Vec<Ranked> = fruits.into_iter().flat_map(|(_, hits)| hits).collect();
         hits.sort_unstable_by_key(|hit| Reverse(hit.0));
@@ -77,18 +77,47 @@ impl Collector for TimeOrdered {
     }
 }
 
+/// A segment's time columns, opened at its first match: opening a column looks its name
+/// up in the segment's column dictionary, a fixed cost that dominated a rare search over
+/// a month of slices whose segments mostly hold no match.
+enum TimeColumns {
+    Unopened(FastFieldReaders),
+    Open(Column<i64>, Column<u64>),
+    Failed(tantivy::TantivyError),
+}
+
+impl TimeColumns {
+    fn key(&mut self, doc: DocId) -> Option<TimeKey> {
+        if let TimeColumns::Unopened(fast_fields) = self {
+            let opened = fast_fields
+                .i64("created")
+                .and_then(|created| Ok((created, fast_fields.u64("event_order")?)));
+            *self = match opened {
+                Ok((created, order)) => TimeColumns::Open(created, order),
+                Err(err) => TimeColumns::Failed(err),
+            };
+        }
+        match self {
+            TimeColumns::Open(created, order) => Some((
+                created.first(doc).unwrap_or_default(),
+                order.first(doc).unwrap_or_default(),
+            )),
+            _ => None,
+        }
+    }
+}
+
 impl SegmentCollector for TimeOrderedSegment {
-    type Fruit = (u64, Vec<Ranked>);
+    type Fruit = tantivy::Result<(u64, Vec<Ranked>)>;
 
     fn collect(&mut self, doc: DocId, _: Score) {
         self.total += 1;
         if self.limit == 0 {
             return;
         }
-        let key = (
-            self.created.first(doc).unwrap_or_default(),
-            self.order.first(doc).unwrap_or_default(),
-        );
+        let Some(key) = self.columns.key(doc) else {
+            return;
+        };
         let rank = rank(key, self.ascending);
         // The start is inclusive: it is the first hit of the page it names.
         if self.start_rank.is_some_and(|start| rank > start) {
@@ -103,13 +132,16 @@ impl SegmentCollector for TimeOrderedSegment {
     }
 
     fn harvest(self) -> Self::Fruit {
+        if let TimeColumns::Failed(err) = self.columns {
+            return Err(err);
+        }
         let segment = self.segment;
         let hits = self
             .best
             .into_iter()
             .map(|Reverse((rank, key, doc))| (rank, key, DocAddress::new(segment, doc)))
             .collect();
-        (self.total, hits)
+        Ok((self.total, hits))
     }
 }
 
