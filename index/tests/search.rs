@@ -211,6 +211,18 @@ fn field_filters_ranges_and_booleans_combine() {
     ];
     for (query, expected) in cases {
         assert_eq!(found(&index, query), expected, "{query}");
+        // Scored, a range on status codes runs on the fast column; unscored (the newest
+        // first above, stats), on the status terms' postings: the same records.
+        let scored = search(&index, ACCOUNT, query, SearchOrder::Relevance, 1000);
+        let scored: BTreeSet<(String, String)> = scored
+            .hits
+            .iter()
+            .map(|hit| {
+                let kind = hit.event.kind().unwrap().as_str().to_owned();
+                (hit.event.call_id.split('@').next().unwrap().to_owned(), kind)
+            })
+            .collect();
+        assert_eq!(scored, expected, "{query}, by relevance");
     }
     // A response carries its request's URI and method in the hit.
     let page = search(&index, ACCOUNT, "status_code:404", SearchOrder::Newest, 10);
