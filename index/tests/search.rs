@@ -4,7 +4,7 @@
 //! The corpus is `tests/fixtures/search-corpus.ndjson` (Kazoo documents); the
 //! end-to-end test in `services/pivotlog` ingests the same file through Kafka.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use pivotlog_index::search::{Search, SearchCursor, SearchOrder, SearchPage, SnippetOptions, StatsRequest};
 use pivotlog_index::{IndexWriter, PivotIndex, WriterConfig};
@@ -346,6 +346,51 @@ fn cursors_page_through_every_hit_once_in_order_with_exact_totals() {
         }
     }
     assert_eq!(search(&index, ACCOUNT, "rare", SearchOrder::Newest, 1).total, 45);
+}
+
+#[test]
+fn stats_count_every_record_by_its_status_or_none() {
+    let events = corpus();
+    let (_dir, index) = build(&events);
+    let times = events.iter().map(|event| event.created_unix_ms);
+    let (first, last) = (times.clone().min().unwrap(), times.max().unwrap());
+    let count = || {
+        index
+            .search_stats(&StatsRequest {
+                account_id: ACCOUNT.into(),
+                query: "*".into(),
+                created_from_ms: first,
+                created_to_ms: last,
+                interval_ms: last - first + 1,
+            })
+            .unwrap()
+            .counts
+    };
+    let as_written = count();
+    // Settled into one segment without deletions, matches reach the collector a block
+    // at a time instead of one by one.
+    let mut writer = IndexWriter::new(&index, &WriterConfig::default()).unwrap();
+    writer.settle_now(last + 2 * 3_600_000).unwrap();
+    writer.wait_merging_threads().unwrap();
+    index.reload().unwrap();
+    let info = index.info().unwrap();
+    assert!(info.slices.iter().all(|slice| slice.segments == 1), "settled");
+    let all = count();
+    assert_eq!(all, as_written);
+    let mut expected: BTreeMap<Option<u64>, u64> = BTreeMap::new();
+    for event in events.iter().filter(|event| event.account_id == ACCOUNT) {
+        let status = match &event.record {
+            Some(Record::Response(response)) => Some(u64::from(response.status_code)),
+            _ => None,
+        };
+        *expected.entry(status).or_default() += 1;
+    }
+    assert!(
+        expected.contains_key(&None),
+        "requests have no status: {expected:?}"
+    );
+    assert_eq!(all.by_status, expected);
+    assert_eq!(all.total, expected.values().sum::<u64>());
 }
 
 #[test]

@@ -168,6 +168,21 @@ pub struct CountSegment {
     origin_ms: i64,
     interval_ms: i64,
     counts: Counts,
+    /// Buffers of [`SegmentCollector::collect_block`], kept across blocks.
+    with_status: Vec<DocId>,
+    status_rows: Vec<u32>,
+    created_of: Vec<Option<i64>>,
+}
+
+impl CountSegment {
+    fn count_time(&mut self, created: i64) {
+        let bucket = (created - self.origin_ms).div_euclid(self.interval_ms);
+        // The time filter keeps every match inside the buckets; clamp rather than panic.
+        let last = self.counts.by_time.len().saturating_sub(1);
+        if let Some(slot) = self.counts.by_time.get_mut((bucket.max(0) as usize).min(last)) {
+            *slot += 1;
+        }
+    }
 }
 
 impl Collector for CountByStatusAndTime {
@@ -184,6 +199,9 @@ impl Collector for CountByStatusAndTime {
                 by_time: vec![0; self.buckets],
                 ..Counts::default()
             },
+            with_status: Vec::new(),
+            status_rows: Vec::new(),
+            created_of: Vec::new(),
         })
     }
 
@@ -215,12 +233,34 @@ impl SegmentCollector for CountSegment {
     fn collect(&mut self, doc: DocId, _: Score) {
         self.counts.total += 1;
         *self.counts.by_status.entry(self.status.first(doc)).or_default() += 1;
-        let created = self.created.first(doc).unwrap_or_default();
-        let bucket = (created - self.origin_ms).div_euclid(self.interval_ms);
-        // The time filter keeps every match inside the buckets; clamp rather than panic.
-        let last = self.counts.by_time.len().saturating_sub(1);
-        if let Some(slot) = self.counts.by_time.get_mut((bucket.max(0) as usize).min(last)) {
-            *slot += 1;
+        self.count_time(self.created.first(doc).unwrap_or_default());
+    }
+
+    /// A block of matches (in doc order, as an unscored search hands them over): the
+    /// statuses through the optional column's index in one sorted pass, where a rank per
+    /// document is a binary search in a small segment's sparse blocks.
+    fn collect_block(&mut self, docs: &[DocId]) {
+        self.counts.total += docs.len() as u64;
+        self.with_status.clear();
+        self.status_rows.clear();
+        self.status
+            .row_ids_for_docs(docs, &mut self.with_status, &mut self.status_rows);
+        let without = docs.len() - self.with_status.len();
+        if without > 0 {
+            *self.counts.by_status.entry(None).or_default() += without as u64;
+        }
+        for &row in &self.status_rows {
+            *self
+                .counts
+                .by_status
+                .entry(Some(self.status.values.get_val(row)))
+                .or_default() += 1;
+        }
+        self.created_of.clear();
+        self.created_of.resize(docs.len(), None);
+        self.created.first_vals(docs, &mut self.created_of);
+        for i in 0..docs.len() {
+            self.count_time(self.created_of[i].unwrap_or_default());
         }
     }
 
