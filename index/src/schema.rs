@@ -82,6 +82,19 @@ pub struct Fields {
 }
 
 pub(crate) fn build() -> (Schema, Fields) {
+    build_with(true)
+}
+
+/// The schema with `status_code` not fast: handed to tantivy when building an unscored
+/// query's weights, so that ranges on status codes run on their postings (see
+/// `search::language::StatusRangesByPostings`). Fixed by the index format, so one copy
+/// serves every slice.
+pub(crate) fn status_by_postings() -> &'static Schema {
+    static SCHEMA: std::sync::OnceLock<Schema> = std::sync::OnceLock::new();
+    SCHEMA.get_or_init(|| build_with(false).0)
+}
+
+fn build_with(fast_status: bool) -> (Schema, Fields) {
     let mut builder = Schema::builder();
     let text = TextOptions::default().set_indexing_options(
         TextFieldIndexing::default()
@@ -106,7 +119,14 @@ pub(crate) fn build() -> (Schema, Fields) {
         iteration: builder.add_u64_field("iteration", number.clone()),
         kind: builder.add_text_field("kind", keyword.clone()),
         created: builder.add_i64_field("created", number.clone()),
-        status_code: builder.add_u64_field("status_code", number.clone()),
+        status_code: builder.add_u64_field(
+            "status_code",
+            if fast_status {
+                number.clone()
+            } else {
+                NumericOptions::default().set_indexed()
+            },
+        ),
         // Stored: a response's hit shows the URI and method copied from its request.
         method: builder.add_text_field("method", keyword.set_stored()),
         uri: builder.add_text_field("uri", text.clone().set_stored()),

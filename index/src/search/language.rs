@@ -5,11 +5,8 @@
 //! the parsed query by [`PivotIndex::search`](crate::PivotIndex::search), so no query
 //! text can widen them.
 
-use std::sync::OnceLock;
-
 use tantivy::query::{EnableScoring, Query, QueryParser, Weight};
 use tantivy::query_grammar::{self, Occur, UserInputAst, UserInputLeaf};
-use tantivy::schema::{FieldEntry, FieldType, NumericOptions, Schema};
 use tantivy::Term;
 
 use crate::slice::Slice;
@@ -104,12 +101,8 @@ impl UserQuery {
         let query = parser
             .build_query_from_user_input_ast(ast)
             .map_err(|err| QueryError::new(err.to_string(), None))?;
-        let schema = POSTINGS_SCHEMA.get_or_init(|| postings_schema(&index.tantivy_index().schema()));
         Ok(UserQuery {
-            query: Box::new(StatusRangesByPostings {
-                query,
-                schema: schema.clone(),
-            }),
+            query: Box::new(StatusRangesByPostings { query }),
         })
     }
 }
@@ -241,28 +234,6 @@ fn check_field(field: &mut Option<String>, text: &str) -> Result<(), QueryError>
     ))
 }
 
-/// The index's schema with `status_code` seen as not fast, for [`StatusRangesByPostings`].
-/// The schema is fixed by the index format, so one copy serves every slice.
-static POSTINGS_SCHEMA: OnceLock<Schema> = OnceLock::new();
-
-fn postings_schema(schema: &Schema) -> Schema {
-    let mut builder = Schema::builder();
-    for (_, entry) in schema.fields() {
-        let entry = match entry.field_type() {
-            FieldType::U64(options) if entry.name() == "status_code" => {
-                let mut postings = NumericOptions::default().set_indexed();
-                if options.is_stored() {
-                    postings = postings.set_stored();
-                }
-                FieldEntry::new_u64(entry.name().to_owned(), postings)
-            }
-            _ => entry.clone(),
-        };
-        builder.add_field(entry);
-    }
-    builder.build()
-}
-
 /// A user query whose ranges on `status_code` (`status_code:>=400`) run through the
 /// inverted index when no score is wanted (stats, signatures, time-ordered pages).
 /// tantivy answers a range on a fast field from the column, and `status_code` is an
@@ -274,14 +245,12 @@ fn postings_schema(schema: &Schema) -> Schema {
 #[derive(Debug)]
 struct StatusRangesByPostings {
     query: Box<dyn Query>,
-    schema: Schema,
 }
 
 impl Clone for StatusRangesByPostings {
     fn clone(&self) -> Self {
         StatusRangesByPostings {
             query: self.query.box_clone(),
-            schema: self.schema.clone(),
         }
     }
 }
@@ -290,7 +259,7 @@ impl Query for StatusRangesByPostings {
     fn weight(&self, scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
         match scoring {
             EnableScoring::Disabled { searcher_opt, .. } => self.query.weight(EnableScoring::Disabled {
-                schema: &self.schema,
+                schema: crate::schema::status_by_postings(),
                 searcher_opt,
             }),
             enabled => self.query.weight(enabled),

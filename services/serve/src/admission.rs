@@ -362,10 +362,6 @@ impl Admission {
         }
         state.cheap_running += 1;
         drop(state);
-        self.metrics
-            .in_flight
-            .with_label_values(&[Class::Cheap.label()])
-            .inc();
         Ok(self.permit(Class::Cheap, None, Arc::new(AtomicBool::new(false))))
     }
 
@@ -386,10 +382,6 @@ impl Admission {
             entry.running += 1;
             state.heavy_running += 1;
             drop(state);
-            self.metrics
-                .in_flight
-                .with_label_values(&[Class::Heavy.label()])
-                .inc();
             self.metrics.observe_wait(Class::Heavy, Duration::ZERO);
             self.fulfil(
                 grant,
@@ -439,7 +431,10 @@ impl Admission {
             .get_or_init(|| HeavyThreads::start(self.limits.heavy_slots, self.limits.heavy_niceness))
     }
 
+    /// A slot already counted in the state; the running gauge follows the permit (its
+    /// drop, through `release`, takes it down again).
     fn permit(self: &Arc<Self>, class: Class, account: Option<String>, interrupt: Arc<AtomicBool>) -> Permit {
+        self.metrics.in_flight.with_label_values(&[class.label()]).inc();
         Permit {
             admission: self.clone(),
             class,
@@ -544,10 +539,6 @@ impl Admission {
                 .queued
                 .with_label_values(&[Class::Heavy.label()])
                 .dec();
-            self.metrics
-                .in_flight
-                .with_label_values(&[Class::Heavy.label()])
-                .inc();
             let interrupt = std::mem::take(&mut waiter.interrupt);
             grants.push((waiter, self.permit(Class::Heavy, Some(account), interrupt)));
         }
