@@ -3,12 +3,15 @@
 //!
 //! ```text
 //! cargo bench -p pivotlog-benches --bench pipeline               # full: 1 M records, ~20 min
-//! cargo bench -p pivotlog-benches --bench pipeline -- --quick    # smoke: 20 k records, ~2 min
+//! cargo bench -p pivotlog-benches --bench pipeline -- --quick    # smoke: 20 k records, ~4 min
 //! ```
 //! Options: `--records N`, `--runs R`, `--query-seconds S`, `--freshness-seconds S`,
 //! `--ingest-only` (sections 1, 2 and the steady state's ingest, for profiling the
-//! indexer), `--tail-only` (sections 3 and 8), `--steady-days D` (section 6's span,
-//! default 31; 0 skips it). Section 6 measures the steady state: the same records over
+//! indexer), `--tail-only` (sections 3 and 8), `--overload-only` (1, 2 and 7 on the
+//! one-day index), `--limits "ARGS"` (section 7's limited process gets ARGS),
+//! `--steady-days D` (section 6's span, default 31; 0 skips it), `--settle-after-idle-s S`
+//! (the indexers' wait before settling a cold slice; `--quick`: 5), `--tail-bursts N`
+//! (section 8; `--quick`: 3). Section 6 measures the steady state: the same records over
 //! 31 days, in time order and shuffled; section 7 overload: cheap requests and a second
 //! account under one account's heavy load; section 8 the live tail: produce → shown
 //! latency at 2,000 records/s, and the memory of tails whose clients do not read.
@@ -18,6 +21,7 @@
 //! `benches/README.md` explains each measurement and holds the latest results.
 
 mod load;
+mod options;
 mod overload;
 mod procs;
 mod quiescence;
@@ -42,6 +46,7 @@ use pivotlog_publisher::simulate::{SimulateConfig, Simulator};
 use pivotlog_publisher::traffic::{Traffic, TrafficPlan};
 use pivotlog_publisher::EventProducer;
 
+use options::Options;
 use procs::Broker;
 use quiescence::settle_merges;
 use summary::{Latencies, Spread};
@@ -49,48 +54,6 @@ use summary::{Latencies, Spread};
 const SEED: u64 = 2024;
 const PARTITIONS: u32 = 4;
 const TOKEN: &str = "bench-token";
-
-struct Options {
-    records: u64,
-    runs: usize,
-    query_seconds: f64,
-    freshness_seconds: f64,
-    freshness_rate: f64,
-    clients: [usize; 2],
-    /// Only the ceiling and end-to-end ingest (for profiling the indexer).
-    ingest_only: bool,
-    /// Only sections 3 and 8 (freshness and the live tail).
-    tail_only: bool,
-    /// Days the steady-state section spreads the records over (0: no such section).
-    steady_days: u32,
-}
-
-impl Options {
-    fn parse() -> Options {
-        let args: Vec<String> = std::env::args().collect();
-        let value = |name: &str| {
-            args.iter()
-                .position(|a| a == name)
-                .and_then(|i| args.get(i + 1))
-                .map(|v| {
-                    v.parse::<f64>()
-                        .unwrap_or_else(|_| panic!("{name} takes a number"))
-                })
-        };
-        let quick = args.iter().any(|a| a == "--quick");
-        Options {
-            records: value("--records").unwrap_or(if quick { 20_000.0 } else { 1_000_000.0 }) as u64,
-            runs: value("--runs").unwrap_or(if quick { 1.0 } else { 3.0 }) as usize,
-            query_seconds: value("--query-seconds").unwrap_or(if quick { 1.0 } else { 8.0 }),
-            freshness_seconds: value("--freshness-seconds").unwrap_or(if quick { 3.0 } else { 30.0 }),
-            freshness_rate: 2000.0,
-            clients: [1, 32],
-            ingest_only: args.iter().any(|a| a == "--ingest-only"),
-            tail_only: args.iter().any(|a| a == "--tail-only"),
-            steady_days: value("--steady-days").unwrap_or(31.0) as u32,
-        }
-    }
-}
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
@@ -131,6 +94,10 @@ fn generate(records: u64, start_unix_ms: i64) -> Vec<DebugEvent> {
 
 fn main() {
     let options = Options::parse();
+    if let Some(seconds) = options.settle_after_idle_s {
+        // Every indexer the run starts inherits it.
+        std::env::set_var("PIVOTLOG_SETTLE_AFTER_IDLE_S", seconds.to_string());
+    }
     let machine = summary::machine();
     println!("pivotlog pipeline benchmark — {machine}");
     let binary = procs::build_pivotlog();
@@ -262,6 +229,10 @@ fn main() {
         }
         return;
     }
+    if options.overload_only {
+        overload_section(&binary, &broker, &index_dir, &events, &options, &mut report);
+        return;
+    }
     // The same, with the query service answering a steady load on the same machine.
     let loaded_dir = data_root.path().join("ingest-under-load");
     let (loaded_seconds, _, _) = ingest(
@@ -342,18 +313,7 @@ fn main() {
         report.insert("steady_state".into(), steady);
         overload_dir = settled_dir;
     }
-    let ranked = accounts_by_records(&events);
-    if let [busy, other, ..] = ranked.as_slice() {
-        let figures = overload::overload(
-            &binary,
-            &broker,
-            &overload_dir,
-            &events,
-            (busy, other),
-            options.query_seconds.max(2.0),
-        );
-        report.insert("overload".into(), figures);
-    }
+    overload_section(&binary, &broker, &overload_dir, &events, &options, &mut report);
     report.insert("queries".into(), queries);
     report.insert(
         "tail".into(),
@@ -368,6 +328,31 @@ fn main() {
     )
     .unwrap();
     println!("\nfigures written to {}", out.join("pipeline.json").display());
+}
+
+/// Section 7 against the index in `dir`: the busiest account's heavy load, the next
+/// one's searches.
+fn overload_section(
+    binary: &Path,
+    broker: &Broker,
+    dir: &Path,
+    events: &[DebugEvent],
+    options: &Options,
+    report: &mut serde_json::Map<String, Value>,
+) {
+    let ranked = accounts_by_records(events);
+    if let [busy, other, ..] = ranked.as_slice() {
+        let figures = overload::overload(
+            binary,
+            broker,
+            dir,
+            events,
+            (busy, other),
+            options.query_seconds.max(2.0),
+            &options.limits,
+        );
+        report.insert("overload".into(), figures);
+    }
 }
 
 /// Seconds to add every document to a bare tantivy writer and commit, per run.

@@ -164,6 +164,7 @@ pub fn overload(
     events: &[DebugEvent],
     (busy, other): (&str, &str),
     seconds: f64,
+    limits: &[String],
 ) -> Value {
     let tokens = dir.with_extension("overload-tokens.json");
     std::fs::write(
@@ -193,7 +194,8 @@ pub fn overload(
     loads.push(cheap.clone());
     loads.push(second.clone());
 
-    let (limited, base) = procs::start_query(binary, broker, dir, &tokens, &[]);
+    let limits: Vec<&str> = limits.iter().map(String::as_str).collect();
+    let (limited, base) = procs::start_query(binary, broker, dir, &tokens, &limits);
     run(&base, &(BUSY_TOKEN, cheap.1.clone(), Clients::Closed(1)), 0.3);
     let cheap_alone = run(&base, &cheap, seconds);
     let other_alone = run(&base, &second, seconds);

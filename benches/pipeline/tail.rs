@@ -26,8 +26,6 @@ const TAILED_ACCOUNTS: usize = 5;
 const IDLE_TAILS: usize = 50;
 /// The default `--tail-buffer-bytes`.
 const BUFFER_BYTES: u64 = 1 << 20;
-/// Bursts of traffic while the idle tails are open: enough to tell a plateau from a rise.
-const BURSTS: u64 = 7;
 
 pub fn run(binary: &Path, broker: &Broker, root: &Path, events: &[DebugEvent], options: &Options) -> Value {
     broker.create_topic(TOPIC, PARTITIONS);
@@ -142,7 +140,7 @@ pub fn run(binary: &Path, broker: &Broker, root: &Path, events: &[DebugEvent], o
     let per_tail =
         |now: (f64, f64), then: (f64, f64)| ((now.0 - then.0) - (now.1 - then.1)) / (IDLE_TAILS - 1) as f64;
     let (mut live_per_tail, mut rss_per_tail) = (Vec::new(), Vec::new());
-    for burst in 1..=BURSTS {
+    for burst in 1..=options.tail_bursts {
         produce_at_rate(
             broker,
             TOPIC,
@@ -177,7 +175,8 @@ pub fn run(binary: &Path, broker: &Broker, root: &Path, events: &[DebugEvent], o
         latencies.count(),
     );
     println!(
-        "   {IDLE_TAILS} tails whose clients never read, {BURSTS} bursts at {:.0} records/s; per tail over a process holding one, after each burst: live heap {} KiB, RssAnon {} KiB (bound: its event buffer, {} KiB, plus the server's write buffer: up to 408 KiB of framed events, in up to twice that; the kernel's socket buffers fill first); {dropped} records dropped for them",
+        "   {IDLE_TAILS} tails whose clients never read, {} bursts at {:.0} records/s; per tail over a process holding one, after each burst: live heap {} KiB, RssAnon {} KiB (bound: its event buffer, {} KiB, plus the server's write buffer: up to 408 KiB of framed events, in up to twice that; the kernel's socket buffers fill first); {dropped} records dropped for them",
+        options.tail_bursts,
         options.freshness_rate * 2.0,
         kib(&live_per_tail),
         kib(&rss_per_tail),

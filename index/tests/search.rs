@@ -27,6 +27,13 @@ fn corpus() -> Vec<DebugEvent> {
 }
 
 fn build(events: &[DebugEvent]) -> (tempfile::TempDir, PivotIndex) {
+    // Two commits, so requests and responses can sit in different segments.
+    let (head, tail) = events.split_at(events.len() / 2);
+    build_in_commits(&[head, tail])
+}
+
+/// An index of `parts`, one commit each.
+fn build_in_commits(parts: &[&[DebugEvent]]) -> (tempfile::TempDir, PivotIndex) {
     let dir = tempfile::tempdir().unwrap();
     let index = PivotIndex::open_or_create(dir.path()).unwrap();
     let mut writer = IndexWriter::new(
@@ -38,10 +45,8 @@ fn build(events: &[DebugEvent]) -> (tempfile::TempDir, PivotIndex) {
         },
     )
     .unwrap();
-    // Two commits, so requests and responses can sit in different segments.
-    let (head, tail) = events.split_at(events.len() / 2);
-    for part in [head, tail] {
-        for event in part {
+    for part in parts {
+        for event in part.iter() {
             writer.add(event, &[]).unwrap();
         }
         writer.commit().unwrap();
@@ -548,4 +553,49 @@ fn snippets_of_long_bodies_show_the_match_wherever_it_is() {
         );
         assert!(snippet.len() < 400, "{snippet}");
     }
+}
+
+/// A hit carries the signature its record was indexed with (what `signature:ID` finds
+/// and the signatures page counts); requests have none. A segment of requests alone
+/// (a commit between a call's request and its response) has no signature values, and
+/// neither hits nor signature counts over it fail.
+#[test]
+fn hits_carry_their_indexed_signature_and_request_only_segments_count_none() {
+    let events = corpus();
+    let requests: Vec<DebugEvent> = events
+        .iter()
+        .filter(|e| matches!(e.record, Some(Record::Request(_))))
+        .cloned()
+        .collect();
+    let others: Vec<DebugEvent> = events
+        .iter()
+        .filter(|e| !matches!(e.record, Some(Record::Request(_))))
+        .cloned()
+        .collect();
+    assert!(!requests.is_empty() && !others.is_empty());
+    let (_dir, index) = build_in_commits(&[&requests, &others]);
+    index.reload().unwrap();
+    let page = search(&index, ACCOUNT, "*", SearchOrder::Newest, 1000);
+    assert!(page.hits.len() > 2);
+    for hit in &page.hits {
+        let record = hit.event.record.as_ref().unwrap();
+        assert_eq!(
+            hit.signature,
+            pivotlog_index::search::signature_of(record),
+            "{}",
+            hit.event.event_id
+        );
+    }
+    assert!(page.hits.iter().any(|hit| hit.signature.is_none()));
+    assert!(page.hits.iter().any(|hit| hit.signature.is_some()));
+    let stats = StatsRequest {
+        account_id: ACCOUNT.into(),
+        query: "*".into(),
+        created_from_ms: events.iter().map(|e| e.created_unix_ms).min().unwrap(),
+        created_to_ms: events.iter().map(|e| e.created_unix_ms).max().unwrap() + 1,
+        interval_ms: 86_400_000,
+    };
+    let groups = index.signature_groups(&stats).unwrap();
+    let signed = page.hits.iter().filter(|hit| hit.signature.is_some()).count() as u64;
+    assert_eq!(groups.groups.iter().map(|g| g.records).sum::<u64>(), signed);
 }

@@ -127,6 +127,11 @@ pub struct SearchHit {
     pub snippet: Option<String>,
     /// Size of that body; only its first [`MAX_INDEXED_TEXT_BYTES`] are searchable.
     pub body_bytes: usize,
+    /// The record's error signature as indexed (what `signature:ID` finds); `None` for
+    /// requests. Read from its fast field: templating the body again would cost more
+    /// than the rest of the hit.
+    #[serde(default)]
+    pub signature: Option<u64>,
 }
 
 impl SearchHit {
@@ -439,6 +444,12 @@ impl Slice {
         };
         let body_bytes = body.map_or(0, |(body, _)| body.len());
         let snippet = body.and_then(|(body, is_request)| snippets.of(body, is_request));
+        // Not every segment need have the column (a segment of requests has no values).
+        let signature = searcher
+            .segment_reader(address.segment_ord)
+            .fast_fields()
+            .column_opt::<u64>("signature")?
+            .and_then(|column| column.first(address.doc_id));
         Ok(SearchHit {
             event,
             uri,
@@ -447,6 +458,7 @@ impl Slice {
             score,
             snippet,
             body_bytes,
+            signature,
         })
     }
 }

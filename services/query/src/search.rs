@@ -239,11 +239,7 @@ fn hit_item(hit: &SearchHit) -> Value {
     if let Some(method) = &hit.method {
         item.insert("method".into(), method.clone().into());
     }
-    if let Some(signature) = event
-        .record
-        .as_ref()
-        .and_then(pivotlog_index::search::signature_of)
-    {
+    if let Some(signature) = hit.signature {
         item.insert(
             "signature".into(),
             pivotlog_index::signature::format_id(signature).into(),

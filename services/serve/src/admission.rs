@@ -448,10 +448,17 @@ impl Admission {
             .rejected
             .with_label_values(&[class.label(), reason])
             .inc();
+        // A full queue drains in milliseconds, so its retry is worth it as soon as
+        // `Retry-After` can say (whole seconds): a longer wait idles the client's share
+        // of the cores. A read that waited out the timeout has seen the queue not drain.
+        let retry_after = match reason {
+            "queue_timeout" => self.limits.queue_timeout.max(Duration::from_secs(1)),
+            _ => Duration::from_secs(1),
+        };
         Refused {
             class,
             reason,
-            retry_after: self.limits.queue_timeout.max(Duration::from_secs(1)),
+            retry_after,
         }
     }
 

@@ -88,6 +88,10 @@ pub struct IndexingArgs {
     /// record is older is deleted whole; older records are not indexed. 0 keeps all.
     #[arg(long, env = "PIVOTLOG_RETENTION_DAYS", default_value_t = 31)]
     pub retention_days: u32,
+    /// Seconds a cold day slice's writer must go without a record before the slice is
+    /// merged into one segment (settled).
+    #[arg(long, env = "PIVOTLOG_SETTLE_AFTER_IDLE_S", default_value_t = WriterConfig::default().settle_after_idle.as_secs())]
+    pub settle_after_idle_s: u64,
 }
 
 impl IndexingArgs {
@@ -120,6 +124,7 @@ impl IndexingArgs {
             memory_budget_bytes: self.writer_memory_mb << 20,
             retention: (self.retention_days > 0)
                 .then(|| Duration::from_secs(u64::from(self.retention_days) * 86_400)),
+            settle_after_idle: Duration::from_secs(self.settle_after_idle_s),
             ..Default::default()
         };
         if let Some(threads) = self.writer_threads {

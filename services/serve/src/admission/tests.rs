@@ -92,6 +92,8 @@ async fn a_full_account_queue_is_refused_and_others_still_queue() {
     tokio::time::sleep(Duration::from_millis(20)).await;
     let refused = admission.admit(Class::Heavy, "a").await.err().unwrap();
     assert_eq!(refused.reason, "queue_full");
+    // A full queue drains in milliseconds: retry as soon as `Retry-After` can say.
+    assert_eq!(refused.retry_after, Duration::from_secs(1));
     assert_eq!(
         counter(&admission, "t_reads_rejected_total", &[("reason", "queue_full")]),
         1.0
@@ -308,4 +310,19 @@ async fn while_two_accounts_have_work_a_busy_one_runs_only_its_share_of_the_core
     // The other account is done: the busy one has every core again.
     drop(other);
     assert!(next.await.unwrap().is_ok());
+}
+
+#[tokio::test]
+async fn a_read_that_waited_out_the_timeout_is_told_to_wait_as_long_again() {
+    let admission = Admission::new(
+        Limits {
+            queue_timeout: Duration::from_millis(1200),
+            ..limits(1, 2)
+        },
+        "t",
+    );
+    let _running = admission.admit(Class::Heavy, "a").await.unwrap();
+    let refused = admission.admit(Class::Heavy, "a").await.err().unwrap();
+    assert_eq!(refused.reason, "queue_timeout");
+    assert_eq!(refused.retry_after, Duration::from_millis(1200));
 }
