@@ -160,7 +160,9 @@ fn a_shuffled_multi_day_export_is_served_exactly_once() {
 
     let index_dir = data.path().join("index");
     let started = std::time::Instant::now();
-    let _indexer = start_indexer(&broker, topic, &index_dir, 200);
+    // A cold slice settles 2 s after its last record instead of 30 (the flag operators
+    // have), so the wait below is for the merges, not for the idle clock.
+    let _indexer = start_indexer_with(&broker, topic, &index_dir, 200, &["--settle-after-idle-s", "2"]);
     let mut publish = pivotlog(&broker, topic);
     publish.arg("publish").arg(&export);
     let output = run_ok(publish);

@@ -26,6 +26,17 @@ pub fn pivotlog(broker: &Broker, topic: &str) -> Command {
 
 /// A `pivotlog indexer` process writing `dir`, committing every `commit_ms`.
 pub fn start_indexer(broker: &Broker, topic: &str, dir: &Path, commit_ms: u64) -> Process {
+    start_indexer_with(broker, topic, dir, commit_ms, &[])
+}
+
+/// [`start_indexer`] with more arguments.
+pub fn start_indexer_with(
+    broker: &Broker,
+    topic: &str,
+    dir: &Path,
+    commit_ms: u64,
+    extra: &[&str],
+) -> Process {
     let mut command = pivotlog(broker, topic);
     command
         .args([
@@ -34,7 +45,8 @@ pub fn start_indexer(broker: &Broker, topic: &str, dir: &Path, commit_ms: u64) -
             &commit_ms.to_string(),
             "--data-dir",
         ])
-        .arg(dir);
+        .arg(dir)
+        .args(extra);
     Process::spawn(command)
 }
 
