@@ -23,7 +23,8 @@ pub struct Options {
     /// indexer's default); `--quick` shortens it, to spend a smoke run's time on work.
     pub settle_after_idle_s: Option<u64>,
     /// Bursts of records the tail section sends at its idle tails while they are open:
-    /// three already tell a plateau from a rise.
+    /// the plateau shows from the fourth or fifth of seven; `--quick`'s three only check
+    /// that the section runs.
     pub tail_bursts: u64,
 }
 
