@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! cargo bench -p pivotlog-benches --bench pipeline               # full: 1 M records, ~20 min
-//! cargo bench -p pivotlog-benches --bench pipeline -- --quick    # smoke: 20 k records, ~4 min
+//! cargo bench -p pivotlog-benches --bench pipeline -- --quick    # smoke: 20 k records, ~3 min
 //! ```
 //! Options: `--records N`, `--runs R`, `--query-seconds S`, `--freshness-seconds S`,
 //! `--ingest-only` (sections 1, 2 and the steady state's ingest, for profiling the
