@@ -326,3 +326,43 @@ async fn a_read_that_waited_out_the_timeout_is_told_to_wait_as_long_again() {
     assert_eq!(refused.reason, "queue_timeout");
     assert_eq!(refused.retry_after, Duration::from_millis(1200));
 }
+
+#[tokio::test]
+async fn the_thread_whose_read_frees_a_slot_runs_the_read_granted_it() {
+    // Two slots, one per account: "a"'s second read waits for its first, and then runs
+    // on the same thread rather than waking the other one (which may not get a core).
+    let admission = Admission::new(
+        Limits {
+            account_heavy_slots: 1,
+            ..limits(2, 4)
+        },
+        "t",
+    );
+    let thread = || std::thread::current().id();
+    let (finish_first, first_may_end) = std::sync::mpsc::channel::<()>();
+    let first = {
+        let admission = admission.clone();
+        tokio::spawn(async move {
+            admission
+                .read(Class::Heavy, "a", move |_| {
+                    first_may_end.recv().unwrap();
+                    thread()
+                })
+                .await
+        })
+    };
+    while counter(&admission, "t_reads_running", &[("class", "heavy")]) < 1.0 {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let second = {
+        let admission = admission.clone();
+        tokio::spawn(async move { admission.read(Class::Heavy, "a", move |_| thread()).await })
+    };
+    while counter(&admission, "t_reads_queued", &[("class", "heavy")]) < 1.0 {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    finish_first.send(()).unwrap();
+    let first = first.await.unwrap().unwrap().unwrap();
+    let second = second.await.unwrap().unwrap().unwrap();
+    assert_eq!(first, second);
+}
