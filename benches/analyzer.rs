@@ -44,12 +44,9 @@ const VARIANTS: [Variant; 3] = [
 ];
 
 fn arg(name: &str, default: usize) -> usize {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
+    pivotlog_testkit::args::Args::from_env()
+        .number(name)
+        .map_or(default, |n| n as usize)
 }
 
 fn simulated(records: usize) -> Vec<DebugEvent> {

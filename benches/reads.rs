@@ -69,26 +69,18 @@ struct Options {
 
 impl Options {
     fn parse() -> Options {
-        let args: Vec<String> = std::env::args().collect();
-        let value = |name: &str| {
-            args.iter()
-                .position(|a| a == name)
-                .and_then(|i| args.get(i + 1))
-                .map(|v| {
-                    v.parse::<f64>()
-                        .unwrap_or_else(|_| panic!("{name} takes a number"))
-                })
-        };
-        let quick = args.iter().any(|a| a == "--quick");
+        let args = pivotlog_testkit::args::Args::from_env();
+        let value = |name: &str| args.number(name);
+        let quick = args.flag("--quick");
         Options {
             records: value("--records").unwrap_or(if quick { 20_000.0 } else { 400_000.0 }) as usize,
             runs: value("--runs").unwrap_or(if quick { 1.0 } else { 3.0 }) as usize,
             big_calls: value("--big-calls").unwrap_or(if quick { 100_000.0 } else { 1_000_000.0 }) as usize,
             seconds: value("--seconds").unwrap_or(if quick { 0.3 } else { 2.0 }),
-            only: args.iter().position(|a| a == "--only").map(|i| {
-                args.get(i + 1)
+            only: args.flag("--only").then(|| {
+                args.text("--only")
                     .expect("--only takes a row's name or part of it")
-                    .clone()
+                    .to_owned()
             }),
         }
     }

@@ -30,17 +30,9 @@ pub struct Options {
 
 impl Options {
     pub fn parse() -> Options {
-        let args: Vec<String> = std::env::args().collect();
-        let value = |name: &str| {
-            args.iter()
-                .position(|a| a == name)
-                .and_then(|i| args.get(i + 1))
-                .map(|v| {
-                    v.parse::<f64>()
-                        .unwrap_or_else(|_| panic!("{name} takes a number"))
-                })
-        };
-        let quick = args.iter().any(|a| a == "--quick");
+        let args = pivotlog_testkit::args::Args::from_env();
+        let value = |name: &str| args.number(name);
+        let quick = args.flag("--quick");
         Options {
             records: value("--records").unwrap_or(if quick { 20_000.0 } else { 1_000_000.0 }) as u64,
             runs: value("--runs").unwrap_or(if quick { 1.0 } else { 3.0 }) as usize,
@@ -48,13 +40,11 @@ impl Options {
             freshness_seconds: value("--freshness-seconds").unwrap_or(if quick { 3.0 } else { 30.0 }),
             freshness_rate: 2000.0,
             clients: [1, 32],
-            ingest_only: args.iter().any(|a| a == "--ingest-only"),
-            tail_only: args.iter().any(|a| a == "--tail-only"),
-            overload_only: args.iter().any(|a| a == "--overload-only"),
+            ingest_only: args.flag("--ingest-only"),
+            tail_only: args.flag("--tail-only"),
+            overload_only: args.flag("--overload-only"),
             limits: args
-                .iter()
-                .position(|a| a == "--limits")
-                .and_then(|i| args.get(i + 1))
+                .text("--limits")
                 .map(|limits| limits.split_whitespace().map(str::to_owned).collect())
                 .unwrap_or_default(),
             steady_days: value("--steady-days").unwrap_or(31.0) as u32,

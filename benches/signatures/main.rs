@@ -30,19 +30,18 @@ use pivotlog_index::signature::{format_id, signature};
 use serde_json::json;
 
 use corpus::{corpus, TEMPLATES};
-use measure::{arg, ingest_records_per_s, median, short};
+use measure::{ingest_records_per_s, median, short};
 
 const GOAL_SHARE: f64 = 0.95;
 const GOAL_COST_SHARE: f64 = 0.10;
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let quick = args.iter().any(|a| a == "--quick");
-    let verbose = args.iter().any(|a| a == "--verbose");
-    let per_label = arg(&args, "--bodies")
-        .unwrap_or(if quick { 20 } else { 200 })
-        .max(1);
-    let runs = arg(&args, "--runs").unwrap_or(if quick { 3 } else { 5 }).max(1);
+    let args = pivotlog_testkit::args::Args::from_env();
+    let quick = args.flag("--quick");
+    let verbose = args.flag("--verbose");
+    let count = |name: &str| args.number(name).map(|n| n as usize);
+    let per_label = count("--bodies").unwrap_or(if quick { 20 } else { 200 }).max(1);
+    let runs = count("--runs").unwrap_or(if quick { 3 } else { 5 }).max(1);
     let (labels, bodies) = corpus(per_label);
     let signatures: Vec<_> = bodies
         .iter()

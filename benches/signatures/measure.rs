@@ -1,4 +1,4 @@
-//! Measurements: command-line options, medians, and the ingest rate of the corpus.
+//! Measurements: medians, and the ingest rate of the corpus.
 
 use std::time::Instant;
 
@@ -9,13 +9,6 @@ use crate::corpus::Body;
 
 /// Ingest is timed on at least this many records (the corpus repeated, new event ids).
 const MIN_INGEST_RECORDS: usize = 4_000;
-
-pub(crate) fn arg(args: &[String], name: &str) -> Option<usize> {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-}
 
 pub(crate) fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(|a, b| a.total_cmp(b));

@@ -185,19 +185,14 @@ impl HeavyThreads {
     /// tenth of the time that way. Should every thread have failed to start, the job is
     /// dropped, and with it its permit and its answer channel.
     fn submit(&self, job: Job) {
-        let job = match ON_HEAVY_THREAD.get() {
-            true => match NEXT_JOB.take() {
-                None => {
-                    NEXT_JOB.set(Some(job));
-                    return;
-                }
-                Some(taken) => {
-                    NEXT_JOB.set(Some(taken));
-                    job
-                }
-            },
-            false => job,
-        };
+        if ON_HEAVY_THREAD.get() {
+            let pending = NEXT_JOB.take();
+            if pending.is_none() {
+                NEXT_JOB.set(Some(job));
+                return;
+            }
+            NEXT_JOB.set(pending);
+        }
         let _ = self.jobs.send(job);
     }
 }
@@ -376,7 +371,11 @@ impl Admission {
         queued.settled = true;
         match outcome {
             Ok(output) => Ok(Some(output)),
-            Err(_) if self.withdraw(account, id) => Err(self.refuse(Class::Heavy, "queue_timeout")),
+            // It saw the queue not drain: retry no sooner than it waited.
+            Err(_) if self.withdraw(account, id) => Err(Refused {
+                retry_after: self.limits.queue_timeout.max(Duration::from_secs(1)),
+                ..self.refuse(Class::Heavy, "queue_timeout")
+            }),
             // Granted at the very moment it timed out: no longer in the queue, it runs.
             Err(_) => Ok(None),
         }
@@ -476,17 +475,13 @@ impl Admission {
             .rejected
             .with_label_values(&[class.label(), reason])
             .inc();
-        // A full queue drains in milliseconds, so its retry is worth it as soon as
-        // `Retry-After` can say (whole seconds): a longer wait idles the client's share
-        // of the cores. A read that waited out the timeout has seen the queue not drain.
-        let retry_after = match reason {
-            "queue_timeout" => self.limits.queue_timeout.max(Duration::from_secs(1)),
-            _ => Duration::from_secs(1),
-        };
         Refused {
             class,
             reason,
-            retry_after,
+            // A full queue drains in milliseconds, so its retry is worth it as soon as
+            // `Retry-After` can say (whole seconds): a longer wait idles the client's
+            // share of the cores.
+            retry_after: Duration::from_secs(1),
         }
     }
 

@@ -3,8 +3,9 @@
 //! end-to-end tests (`services/pivotlog/tests`) and the pipeline benchmark
 //! (`benches/pipeline`); what needs the index or a Kafka client stays with them, so
 //! this crate depends on neither. Everything listens on and connects to loopback only.
-//! [`sse`] reads live tails.
+//! [`sse`] reads live tails; [`args`] is the benchmarks' command line.
 
+pub mod args;
 pub mod sse;
 
 use std::borrow::BorrowMut;
