@@ -356,6 +356,7 @@ impl WriterPool {
             return;
         };
         self.counters.closed += 1;
+        tracing::debug!(slice = name, primary = open.primary, "slice writer closed");
         // A closer still running for this slice cannot exist: the slice was reopened
         // only after joining it.
         let writer = open.writer;
@@ -425,6 +426,7 @@ impl WriterPool {
                 .build()
         };
         let writer = slice.tantivy_index().writer_with_options(options)?;
+        tracing::debug!(slice = name, primary, "slice writer opened");
         writer.set_merge_policy(merge_policy(&self.config));
         self.counters.opened += 1;
         self.counters.opened_primary += u64::from(primary);

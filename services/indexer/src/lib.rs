@@ -24,8 +24,15 @@
 //! * Nothing the broker or the disk does makes the loop exit: a broker outage is waited
 //!   out (and shown by [`IndexerStats::readiness`]), a failing commit is retried from the
 //!   checkpoint until the disk takes it again.
-//! * Memory is bounded by librdkafka's prefetch queue and tantivy's memory budget:
-//!   when indexing is slower than the topic, fetching simply waits.
+//! * The owned partitions are read **in step**: each has its own queue, and the next
+//!   record comes from the partition whose last record was produced earliest, so a
+//!   backlog published in time order is indexed in time order whatever the broker's
+//!   fetch batches (otherwise partitions fetched days apart keep several day slices'
+//!   writers busy at once). A partition far behind is therefore read first until it
+//!   catches up; one with nothing fetched is passed over, never waited for.
+//! * Memory is bounded by librdkafka's prefetch (`queued.max.messages.kbytes`, per owned
+//!   partition, 16 MiB by default) and tantivy's memory budget: when indexing is slower
+//!   than the topic, fetching simply waits.
 
 mod consumer;
 mod metrics;

@@ -15,6 +15,7 @@ use tracing::{error, info, warn};
 
 use pivotlog_index::Checkpoint;
 
+use super::in_step::InStep;
 use super::resume::{self, Resume, Start};
 use super::{IndexerError, Session, METADATA_TIMEOUT};
 
@@ -88,7 +89,10 @@ impl Session<'_> {
             };
             assignment.add_partition_offset(topic, partition, offset)?;
         }
+        // Assigning deactivates the partition queues split off before.
+        self.in_step = InStep::unassigned();
         self.consumer.assign(&assignment)?;
+        self.in_step = InStep::split(&self.consumer, topic, partitions);
         Ok(())
     }
 

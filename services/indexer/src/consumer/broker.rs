@@ -29,8 +29,11 @@ pub(super) fn consumer(kafka: &ClientConfig) -> Result<BaseConsumer, KafkaError>
         .set("enable.auto.commit", "false")
         .set("enable.auto.offset.store", "false")
         .set("auto.offset.reset", "earliest");
+    // Each owned partition has its own queue (`in_step`), and librdkafka then bounds the
+    // prefetch per partition: 16 MiB each keeps four partitions at the single queue's
+    // default of 64 MiB.
     if config.get("queued.max.messages.kbytes").is_none() {
-        config.set("queued.max.messages.kbytes", "65536");
+        config.set("queued.max.messages.kbytes", "16384");
     }
     // librdkafka's 500 ms lets a broker hold a fetch that long: measured against tansu,
     // it halved backlog throughput and added half a second to freshness

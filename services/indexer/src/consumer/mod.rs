@@ -13,11 +13,13 @@ mod commit;
 mod config;
 mod dead_letter;
 mod error;
+mod in_step;
 mod records;
 mod resume;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rdkafka::config::ClientConfig;
@@ -34,6 +36,7 @@ pub use error::IndexerError;
 
 use crate::IndexerStats;
 use dead_letter::DeadLetters;
+use in_step::InStep;
 use resume::Resume;
 
 /// Short, so that shutdown, probes and commits are never held up by an idle topic.
@@ -61,7 +64,7 @@ pub fn run(
             });
         }
     }
-    let consumer = broker::consumer(kafka)?;
+    let consumer = Arc::new(broker::consumer(kafka)?);
     let dead_letters = match &config.dead_letter_topic {
         Some(topic) => Some(DeadLetters::new(kafka, topic)?),
         None => None,
@@ -70,6 +73,7 @@ pub fn run(
         config,
         resume: HashMap::new(),
         consumer,
+        in_step: InStep::unassigned(),
         writer,
         dead_letters,
         stats,
@@ -83,7 +87,9 @@ struct Session<'a> {
     config: &'a IndexerConfig,
     /// Partitions resumed from a checkpoint whose first record has not proven it yet.
     resume: HashMap<i32, Resume>,
-    consumer: BaseConsumer,
+    consumer: Arc<BaseConsumer>,
+    /// The owned partitions' own queues, read in produce-time step ([`in_step`]).
+    in_step: InStep,
     writer: IndexWriter,
     dead_letters: Option<DeadLetters>,
     stats: &'a IndexerStats,
@@ -108,7 +114,7 @@ impl Session<'_> {
                     continue;
                 }
             }
-            let polled = self.consumer.poll(POLL_TIMEOUT);
+            let polled = self.in_step.next(&self.consumer);
             match &polled {
                 Some(Ok(message)) => backlog = records::is_backlog(message),
                 // Caught up: commit at the live pace again.
