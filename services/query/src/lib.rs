@@ -96,15 +96,8 @@ pub fn router(state: AppState) -> Router {
             "/accounts/{account_id}/pivot/tail",
             get(tail::tail).fallback(envelope::method_not_allowed),
         );
-    // Preflights of the API's paths are answered here, before authentication: they
-    // carry no token. Other paths (probes, console) are not for other origins.
-    let api = match browser::cors(&state.browser.origins) {
-        Some(cors) => api.layer(cors),
-        None => api,
-    };
+    let api = with_deadline_and_cors(api, &state.browser.origins, REQUEST_TIMEOUT);
     let service = Router::new()
-        .nest("/v2", api.clone())
-        .nest("/v1", api)
         .route("/", get(console::to_console))
         .route("/ui", get(console::console_index))
         .route("/ui/{file}", get(console::console_asset))
@@ -112,8 +105,12 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/openapi.yaml", get(openapi))
         .route("/metrics", get(metrics))
+        .route_layer(axum::middleware::from_fn(|request, next| {
+            deadline(REQUEST_TIMEOUT, request, next)
+        }))
+        .nest("/v2", api.clone())
+        .nest("/v1", api)
         .fallback(envelope::not_found)
-        .layer(axum::middleware::from_fn(deadline))
         // Completes every envelope, the deadline's 503 too, with the request's context.
         .layer(axum::middleware::from_fn(envelope::complete))
         // Outermost but compression: settles the request id before anything reads
@@ -149,13 +146,37 @@ pub async fn serve(
     pivotlog_serve::serve(listener, router(state), shutdown).await
 }
 
-/// Answers 503, in the Crossbar error envelope, a request that runs past [`REQUEST_TIMEOUT`].
-async fn deadline(request: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
-    match tokio::time::timeout(REQUEST_TIMEOUT, next.run(request)).await {
+/// The API's routes under the [`deadline`], inside CORS: a request the deadline cuts
+/// off still carries the CORS headers, so a browser on another origin (Monster UI) reads
+/// the 503 instead of reporting an opaque network error. Preflights are answered by the
+/// CORS layer, before authentication: they carry no token. Other paths (probes,
+/// console) are not for other origins.
+fn with_deadline_and_cors<S: Clone + Send + Sync + 'static>(
+    api: Router<S>,
+    origins: &Origins,
+    timeout: Duration,
+) -> Router<S> {
+    let api = api.layer(axum::middleware::from_fn(move |request, next| {
+        deadline(timeout, request, next)
+    }));
+    match browser::cors(origins) {
+        Some(cors) => api.layer(cors),
+        None => api,
+    }
+}
+
+/// Answers 503, in the Crossbar error envelope, a request that runs past `timeout`
+/// ([`REQUEST_TIMEOUT`]).
+async fn deadline(
+    timeout: Duration,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    match tokio::time::timeout(timeout, next.run(request)).await {
         Ok(response) => response,
         Err(_) => ApiError::NotReady(format!(
             "the request took longer than {} s",
-            REQUEST_TIMEOUT.as_secs()
+            timeout.as_secs_f64()
         ))
         .into_response(),
     }
@@ -182,4 +203,43 @@ async fn metrics(State(state): State<AppState>) -> axum::response::Response {
 
 async fn openapi() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "application/yaml")], OPENAPI_YAML)
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::http::Request;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_request_cut_off_by_the_deadline_keeps_its_cors_headers() {
+        let slow = Router::new().route(
+            "/slow",
+            get(|| async {
+                tokio::time::sleep(Duration::from_secs(30)).await;
+                "never"
+            }),
+        );
+        let app = with_deadline_and_cors(slow, &Origins::Any, Duration::from_millis(50))
+            .layer(axum::middleware::from_fn(envelope::complete));
+        let request = Request::get("/slow")
+            .header(header::ORIGIN, "https://monster.example.com")
+            .body(Body::empty())
+            .unwrap();
+        let response = app.oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            response
+                .headers()
+                .get(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+                .unwrap(),
+            "*"
+        );
+        let body = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["status"], "error", "{body}");
+        assert_eq!(body["error"], "503", "{body}");
+    }
 }
