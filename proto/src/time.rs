@@ -5,7 +5,7 @@
 pub const UNIX_EPOCH_IN_GREGORIAN_S: i64 = 62_167_219_200;
 /// The last second of year 9999: no debug record is later, and every calendar
 /// computation here stays far from overflow below it.
-pub const MAX_GREGORIAN_S: i64 = 315_537_897_599;
+pub const MAX_GREGORIAN_S: i64 = 315_569_519_999;
 /// [`MAX_GREGORIAN_S`] as Unix milliseconds.
 pub const MAX_UNIX_MS: i64 = (MAX_GREGORIAN_S - UNIX_EPOCH_IN_GREGORIAN_S) * 1000 + 999;
 
@@ -137,5 +137,13 @@ mod tests {
             "Fri, 31 Dec 9999 23:59:59 GMT"
         );
         assert!(http_date(i64::MIN).ends_with(" GMT") && http_date(i64::MAX).ends_with(" GMT"));
+    }
+
+    #[test]
+    fn the_last_second_is_the_end_of_year_9999() {
+        // Kazoo counts from year 0, a leap year: 366 days more than from year 1.
+        assert_eq!(http_date(MAX_GREGORIAN_S), "Fri, 31 Dec 9999 23:59:59 GMT");
+        assert_eq!(MAX_UNIX_MS, 253_402_300_799_999);
+        assert_eq!(year_month(MAX_UNIX_MS), (9999, 12));
     }
 }
