@@ -10,9 +10,10 @@
 //! **primary** (the slice most records go to), gets the configured threads and memory;
 //! every other one gets one thread and tantivy's minimum budget. When the records move
 //! on to another slice for good (a replay in time order crossing midnight, a new day),
-//! that slice is promoted at the next commit: its writer is reopened with the primary's
-//! resources. Promoting at once instead cost a commit of every open slice per new day,
-//! which in a time-ordered replay of a month was most of the ingest time. A writer is
+//! that slice is promoted at the next commit, which the indexer makes as soon as a
+//! promotion is due ([`WriterPool::promotion_due`]): its writer is reopened with the
+//! primary's resources. Since the indexer reads its partitions in step, that commit holds
+//! the old day and the new one; read days apart, it held every open slice. A writer is
 //! closed only when nothing is pending, and cleanly: in the background, waiting for its
 //! merges, and a slice is never reopened before its old writer is gone, so no two
 //! writers touch one slice and no merge finishes into a writer that no longer knows its

@@ -154,13 +154,15 @@ impl Session<'_> {
                 None => {}
             }
             self.probe_broker_if_due();
-            // The normal interval first: counting the slices written is only worth it once
-            // a commit can be due. A promotion due commits at the normal interval: a new
-            // day would otherwise be written on one thread for a whole backlog interval.
+            // A promotion due commits at once: until then the records of a new day go to
+            // a one-thread secondary writer, and in a time-ordered backlog (a day a second)
+            // waiting even for the normal interval put most of each day there. Otherwise
+            // the normal interval first: counting the slices written is only worth it once
+            // a commit can be due.
             let since = last_commit.elapsed();
-            if since >= self.config.commit_interval
-                && (self.writer.promotion_due()
-                    || since >= self.config.commit_spacing(backlog, self.writer.slices_changed()))
+            if self.writer.promotion_due()
+                || (since >= self.config.commit_interval
+                    && since >= self.config.commit_spacing(backlog, self.writer.slices_changed()))
             {
                 if self.commit() && !backlog {
                     // Caught up: a cold day slice can be merged into one segment.
