@@ -7,54 +7,15 @@
 use std::collections::BTreeSet;
 
 use pivotlog_index::{IndexWriter, PivotIndex, WriterConfig};
-use pivotlog_proto::{DebugEvent, HttpRequest, HttpResponse, Record};
+use pivotlog_proto::DebugEvent;
 
 const ACCOUNT: &str = "4f1c2a8e9b7d4c3e8a1f0b2c3d4e5f60";
-const DAY_MS: i64 = 86_400_000;
 /// 2024-03-01T00:00:00Z.
 const START: i64 = 1_709_251_200_000;
 
-/// `calls_per_day` calls a day over `days` days, each a request and a response, in time
-/// order and grouped by call (as a Kazoo export lists them).
+/// `calls_per_day` calls a day over `days` days, in time order and grouped by call.
 fn calls(days: i64, calls_per_day: i64) -> Vec<Vec<DebugEvent>> {
-    let spacing = DAY_MS / calls_per_day;
-    (0..days * calls_per_day)
-        .map(|n| {
-            let at = START + n * spacing;
-            let call = format!("call-{n}");
-            let record = |kind: &str, created_unix_ms, record| DebugEvent {
-                schema_version: 1,
-                event_id: format!("{call}-{kind}"),
-                account_id: ACCOUNT.into(),
-                ancestor_ids: vec![],
-                call_id: call.clone(),
-                iteration: 1,
-                created_unix_ms,
-                node: "kz".into(),
-                record: Some(record),
-            };
-            vec![
-                record(
-                    "req",
-                    at,
-                    Record::Request(HttpRequest {
-                        uri: format!("http://pivot.example/{n}"),
-                        method: "POST".into(),
-                        ..Default::default()
-                    }),
-                ),
-                record(
-                    "resp",
-                    at + 40,
-                    Record::Response(HttpResponse {
-                        status_code: 200,
-                        body: format!("<Response><Say>call {n}</Say></Response>"),
-                        ..Default::default()
-                    }),
-                ),
-            ]
-        })
-        .collect()
+    pivotlog_testkit::events::daily_calls(ACCOUNT, START, days, calls_per_day)
 }
 
 /// The calls in a fixed pseudo-random order (a 64-bit LCG; no dependency needed).

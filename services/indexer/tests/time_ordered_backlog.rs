@@ -15,11 +15,10 @@ use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedPr
 
 use pivotlog_index::PivotIndex;
 use pivotlog_indexer::{IndexerConfig, IndexerStats};
-use pivotlog_proto::{DebugEvent, HttpRequest, HttpResponse, Record};
+use pivotlog_proto::DebugEvent;
 
 const TOPIC: &str = "time-ordered";
 const ACCOUNT: &str = "4f1c2a8e9b7d4c3e8a1f0b2c3d4e5f60";
-const DAY_MS: i64 = 86_400_000;
 /// 2024-03-01T00:00:00Z: far older than the backlog age, so commits are spaced widely.
 const START: i64 = 1_709_251_200_000;
 const DAYS: i64 = 3;
@@ -28,43 +27,9 @@ const DAYS: i64 = 3;
 const CALLS_PER_DAY: i64 = 1_500;
 
 fn events() -> Vec<DebugEvent> {
-    let spacing = DAY_MS / CALLS_PER_DAY;
-    (0..DAYS * CALLS_PER_DAY)
-        .flat_map(|n| {
-            let at = START + n * spacing;
-            let call = format!("call-{n}");
-            let record = |kind: &str, created_unix_ms, record| DebugEvent {
-                schema_version: 1,
-                event_id: format!("{call}-{kind}"),
-                account_id: ACCOUNT.into(),
-                ancestor_ids: vec![],
-                call_id: call.clone(),
-                iteration: 1,
-                created_unix_ms,
-                node: "kz".into(),
-                record: Some(record),
-            };
-            [
-                record(
-                    "req",
-                    at,
-                    Record::Request(HttpRequest {
-                        uri: format!("http://pivot.example/{n}"),
-                        method: "POST".into(),
-                        ..Default::default()
-                    }),
-                ),
-                record(
-                    "resp",
-                    at + 40,
-                    Record::Response(HttpResponse {
-                        status_code: 200,
-                        body: format!("<Response><Say>call {n}</Say></Response>"),
-                        ..Default::default()
-                    }),
-                ),
-            ]
-        })
+    pivotlog_testkit::events::daily_calls(ACCOUNT, START, DAYS, CALLS_PER_DAY)
+        .into_iter()
+        .flatten()
         .collect()
 }
 

@@ -3,9 +3,11 @@
 //! end-to-end tests (`services/pivotlog/tests`) and the pipeline benchmark
 //! (`benches/pipeline`); what needs the index or a Kafka client stays with them, so
 //! this crate depends on neither. Everything listens on and connects to loopback only.
-//! [`sse`] reads live tails; [`args`] is the benchmarks' command line.
+//! [`sse`] reads live tails; [`args`] is the benchmarks' command line; [`events`] builds
+//! many calls over many days for the index and indexer tests.
 
 pub mod args;
+pub mod events;
 pub mod sse;
 
 use std::borrow::BorrowMut;
