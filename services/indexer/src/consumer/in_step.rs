@@ -13,7 +13,7 @@
 //! partition with nothing fetched yet is passed over, never waited for, so an idle
 //! partition holds nobody back.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -34,6 +34,9 @@ const SERVE_MAIN_EVERY: Duration = Duration::from_millis(100);
 /// The partition queues of the current assignment.
 pub(super) struct InStep {
     lanes: Vec<Lane>,
+    /// Indexes of `lanes`, furthest behind first: kept across records so that ordering
+    /// them allocates nothing per record.
+    order: RefCell<Vec<usize>>,
     last_main_poll: Cell<Instant>,
 }
 
@@ -48,7 +51,7 @@ impl InStep {
     /// Splits `partitions` of `topic` off the consumer's main queue. Call it after every
     /// `assign`, which deactivates the queues split before.
     pub fn split(consumer: &Arc<BaseConsumer>, topic: &str, partitions: &[i32]) -> InStep {
-        let lanes = partitions
+        let lanes: Vec<Lane> = partitions
             .iter()
             .filter_map(|&partition| consumer.split_partition_queue(topic, partition))
             .map(|queue| Lane {
@@ -57,6 +60,7 @@ impl InStep {
             })
             .collect();
         InStep {
+            order: RefCell::new((0..lanes.len()).collect()),
             lanes,
             last_main_poll: Cell::new(Instant::now()),
         }
@@ -66,6 +70,7 @@ impl InStep {
     pub fn unassigned() -> InStep {
         InStep {
             lanes: Vec::new(),
+            order: RefCell::new(Vec::new()),
             last_main_poll: Cell::new(Instant::now()),
         }
     }
@@ -93,9 +98,10 @@ impl InStep {
     /// produce time among those that have one; `None` when no partition has anything
     /// fetched.
     fn poll_lanes(&self) -> Option<KafkaResult<BorrowedMessage<'_>>> {
-        let mut order: Vec<&Lane> = self.lanes.iter().collect();
-        order.sort_by_key(|lane| lane.last_produced.get());
-        for lane in order {
+        let mut order = self.order.borrow_mut();
+        order.sort_by_key(|&lane| self.lanes[lane].last_produced.get());
+        for &lane in order.iter() {
+            let lane = &self.lanes[lane];
             if let Some(polled) = lane.queue.poll(Duration::ZERO) {
                 if let Ok(message) = &polled {
                     if let Some(produced) = message.timestamp().to_millis() {
